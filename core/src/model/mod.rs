@@ -1,0 +1,358 @@
+//! The ranking models: one logistic head per predicted event, plus watch-time heads.
+//!
+//! A [`Model`] is data. It travels as a versioned, checksummed postcard blob
+//! ([`Model::from_blob`] / [`Model::to_blob`]) and is validated before use: a model that
+//! passes [`Model::validate`] cannot overflow the 32-bit accumulators of the scorer.
+
+mod default;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::BlobError;
+use crate::num::{exp_to_watch_time, sigmoid, Feature, Logit, Prob, WatchTime, Weight};
+
+pub use default::DEFAULT_MODEL_ID;
+
+/// Number of model inputs per candidate (see [`crate::pipeline::features`]).
+pub const FEATURES: usize = 16;
+/// Number of heads.
+pub const HEADS: usize = 12;
+/// Number of duration buckets of the duration-debiased watch-time model.
+pub const DURATION_BUCKETS: usize = 8;
+/// Quantile grid of the debiased model: q = 0, 1/8, ..., 1.
+pub const QUANTILE_POINTS: usize = 9;
+/// Blob format version this build reads and writes.
+pub const MODEL_FORMAT_VERSION: u16 = 1;
+/// First bytes of every model blob.
+pub const MODEL_MAGIC: [u8; 4] = *b"ERMD";
+
+/// What a head predicts. The discriminant is the head's row in [`Model::weights`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Head {
+    /// P(like).
+    Like = 0,
+    /// P(comment or reply).
+    Comment = 1,
+    /// P(share or send).
+    Share = 2,
+    /// P(save or bookmark).
+    Save = 3,
+    /// P(follow the author).
+    Follow = 4,
+    /// P(visit the author's profile).
+    ProfileVisit = 5,
+    /// P(negative feedback: hide, see fewer, mute, block).
+    Negative = 6,
+    /// P(report).
+    Report = 7,
+    /// P(watch to the end).
+    Completion = 8,
+    /// P(skip in under 3 s).
+    FastSkip = 9,
+    /// Expected watch time in seconds: the weighted-logistic "odds" e^(w·x + b).
+    WatchTime = 10,
+    /// Duration-debiased watch time: the predicted quantile of watch time within the item's
+    /// duration bucket (D2Q), in [0, 1].
+    WatchQuantile = 11,
+}
+
+impl Head {
+    /// All heads in row order.
+    pub const ALL: [Head; HEADS] = [
+        Head::Like,
+        Head::Comment,
+        Head::Share,
+        Head::Save,
+        Head::Follow,
+        Head::ProfileVisit,
+        Head::Negative,
+        Head::Report,
+        Head::Completion,
+        Head::FastSkip,
+        Head::WatchTime,
+        Head::WatchQuantile,
+    ];
+
+    /// Row index.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The unit of the head's output: a probability or seconds of watch time.
+    #[inline]
+    pub const fn unit(self) -> HeadUnit {
+        match self {
+            Head::WatchTime => HeadUnit::Seconds,
+            _ => HeadUnit::Probability,
+        }
+    }
+
+    /// A short snake_case name (used in reports and explanations).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Head::Like => "like",
+            Head::Comment => "comment",
+            Head::Share => "share",
+            Head::Save => "save",
+            Head::Follow => "follow",
+            Head::ProfileVisit => "profile_visit",
+            Head::Negative => "negative",
+            Head::Report => "report",
+            Head::Completion => "completion",
+            Head::FastSkip => "fast_skip",
+            Head::WatchTime => "watch_time",
+            Head::WatchQuantile => "watch_quantile",
+        }
+    }
+}
+
+/// Unit of a head's output value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadUnit {
+    /// A [`Prob`]: raw scale 2^-15.
+    Probability,
+    /// A [`WatchTime`]: raw scale 2^-5 seconds.
+    Seconds,
+}
+
+impl HeadUnit {
+    /// Fractional bits of the raw output value.
+    pub const fn frac_bits(self) -> u32 {
+        match self {
+            HeadUnit::Probability => Prob::FRAC_BITS,
+            HeadUnit::Seconds => WatchTime::FRAC_BITS,
+        }
+    }
+    /// Largest real output value (1 for probabilities, about 2048 s for watch time).
+    pub fn max_value(self) -> f32 {
+        match self {
+            HeadUnit::Probability => 1.0,
+            HeadUnit::Seconds => WatchTime::MAX.0 as f32 / 32.0,
+        }
+    }
+}
+
+/// The outputs of all heads for one candidate, as raw values in each head's unit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeadValues(pub [u16; HEADS]);
+
+impl HeadValues {
+    /// A probability head's value.
+    pub fn prob(&self, head: Head) -> Prob {
+        Prob::from_raw(self.0[head.index()])
+    }
+    /// The expected watch time.
+    pub fn watch_time(&self) -> WatchTime {
+        WatchTime(self.0[Head::WatchTime.index()])
+    }
+}
+
+/// A complete model. Weights are Q3.12 ([`Weight`]), biases Q12 logits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    /// Always [`MODEL_MAGIC`].
+    pub magic: [u8; 4],
+    /// Always [`MODEL_FORMAT_VERSION`] for blobs this build accepts.
+    pub format_version: u16,
+    /// Identifies the trained weights (reported by the firmware's info request).
+    pub model_id: u32,
+    /// One row of feature weights per head, in [`Head`] order.
+    pub weights: [[Weight; FEATURES]; HEADS],
+    /// One bias per head.
+    pub bias: [Logit; HEADS],
+    /// Upper bounds (exclusive, milliseconds) of the first `DURATION_BUCKETS - 1` duration
+    /// buckets; the last bucket is open-ended. Strictly increasing.
+    pub duration_bucket_upper_ms: [u32; DURATION_BUCKETS - 1],
+    /// Watch time at each quantile point, per duration bucket. Non-decreasing along a row.
+    pub watch_quantiles: [[WatchTime; QUANTILE_POINTS]; DURATION_BUCKETS],
+}
+
+/// Largest |bias| a valid model may have (64.0): keeps `bias << 12` inside i32.
+const MAX_BIAS_RAW: i32 = 64 * 4096;
+
+impl Model {
+    /// Checks the invariants the scorer relies on.
+    ///
+    /// The accumulator bound: features are clamped to |x| <= 4.0 (raw 2^14), so a head's
+    /// Q24 sum is at most `|bias| * 2^12 + sum |w| * 2^14`; a valid model keeps that below
+    /// 2^31, so the dot product cannot overflow whatever the candidate.
+    pub fn validate(&self) -> Result<(), BlobError> {
+        if self.magic != MODEL_MAGIC {
+            return Err(BlobError::BadMagic);
+        }
+        if self.format_version != MODEL_FORMAT_VERSION {
+            return Err(BlobError::UnsupportedVersion(self.format_version));
+        }
+        for (row, bias) in self.weights.iter().zip(self.bias.iter()) {
+            if bias.0.unsigned_abs() > MAX_BIAS_RAW as u32 {
+                return Err(BlobError::OutOfRange);
+            }
+            let l1: i64 = row.iter().map(|w| (w.0 as i64).abs()).sum();
+            let bound = (bias.0 as i64).abs() * 4096 + l1 * Feature::CLAMP as i64;
+            if bound >= i32::MAX as i64 {
+                return Err(BlobError::OutOfRange);
+            }
+        }
+        if self.duration_bucket_upper_ms.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(BlobError::OutOfRange);
+        }
+        if self.watch_quantiles.iter().any(|row| row.windows(2).any(|w| w[0] > w[1])) {
+            return Err(BlobError::OutOfRange);
+        }
+        Ok(())
+    }
+
+    /// Multiply-accumulates per candidate (for reports).
+    pub const fn macs_per_candidate() -> usize {
+        FEATURES * HEADS
+    }
+
+    /// Evaluates every head on one feature vector.
+    #[inline]
+    pub fn evaluate(&self, x: &[Feature; FEATURES]) -> HeadValues {
+        let mut out = [0u16; HEADS];
+        for (h, slot) in out.iter_mut().enumerate() {
+            let logit = self.logit(h, x);
+            *slot = if h == Head::WatchTime.index() {
+                exp_to_watch_time(logit).0
+            } else {
+                sigmoid(logit).0
+            };
+        }
+        HeadValues(out)
+    }
+
+    /// One head's logit, Q12: `bias + w · x`.
+    #[inline]
+    pub fn logit(&self, head: usize, x: &[Feature; FEATURES]) -> Logit {
+        let w = &self.weights[head];
+        // Q24 accumulator; `validate` proves the sum stays inside i32 (wrapping ops keep
+        // the hot loop free of overflow checks in debug builds too).
+        let mut acc = self.bias[head].0.wrapping_shl(12);
+        for i in 0..FEATURES {
+            acc = acc.wrapping_add((x[i].0 as i32).wrapping_mul(w[i].0 as i32));
+        }
+        Logit(acc >> 12)
+    }
+
+    /// Duration bucket of an item.
+    #[inline]
+    pub fn duration_bucket(&self, duration_ms: u32) -> usize {
+        self.duration_bucket_upper_ms
+            .iter()
+            .position(|&upper| duration_ms < upper)
+            .unwrap_or(DURATION_BUCKETS - 1)
+    }
+
+    /// Watch time at quantile `q` of the item's duration bucket (linear between grid points):
+    /// turns the debiased head's output back into seconds.
+    pub fn quantile_watch_time(&self, duration_ms: u32, q: Prob) -> WatchTime {
+        let row = &self.watch_quantiles[self.duration_bucket(duration_ms)];
+        // q in Q15 over 8 intervals: 4096 raw per interval.
+        let pos = q.raw() as u32;
+        let i = ((pos >> 12) as usize).min(QUANTILE_POINTS - 2);
+        let frac = pos - ((i as u32) << 12);
+        let lo = row[i].0 as u32;
+        let hi = row[i + 1].0 as u32;
+        WatchTime((lo + (((hi - lo) * frac) >> 12)) as u16)
+    }
+
+    /// Reads and validates a model blob (postcard with a trailing CRC-32).
+    pub fn from_blob(bytes: &[u8]) -> Result<Self, BlobError> {
+        let model: Model = crate::wire::decode_checked(bytes)?;
+        model.validate()?;
+        Ok(model)
+    }
+
+    /// Writes the model as a blob into `buf`, returning the used prefix.
+    pub fn to_blob<'b>(&self, buf: &'b mut [u8]) -> Result<&'b mut [u8], BlobError> {
+        crate::wire::encode_checked(self, buf)
+    }
+}
+
+/// Largest encoded model blob, in bytes (an upper bound: every varint at its widest).
+pub const MODEL_BLOB_MAX: usize = 4 + 3 + 5 + HEADS * FEATURES * 3 + HEADS * 5
+    + (DURATION_BUCKETS - 1) * 5
+    + DURATION_BUCKETS * QUANTILE_POINTS * 3
+    + 4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_model_is_valid_and_round_trips() {
+        let m = Model::default();
+        m.validate().expect("default model valid");
+        let mut buf = [0u8; MODEL_BLOB_MAX];
+        let len = m.to_blob(&mut buf).expect("fits").len();
+        assert!(len <= MODEL_BLOB_MAX);
+        let back = Model::from_blob(&buf[..len]).expect("decodes");
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn corrupted_blob_is_rejected_not_panicking() {
+        let m = Model::default();
+        let mut buf = [0u8; MODEL_BLOB_MAX];
+        let len = m.to_blob(&mut buf).expect("fits").len();
+        for i in 0..len {
+            let mut copy = buf;
+            copy[i] ^= 0x5a;
+            assert!(Model::from_blob(&copy[..len]).is_err(), "flip at {i} accepted");
+        }
+        for cut in 0..len {
+            assert!(Model::from_blob(&buf[..cut]).is_err(), "truncation at {cut} accepted");
+        }
+    }
+
+    #[test]
+    fn validation_rejects_overflowing_weights_and_bad_tables() {
+        let mut m = Model::default();
+        m.weights[0] = [Weight(i16::MAX); FEATURES];
+        assert_eq!(m.validate(), Err(BlobError::OutOfRange));
+        let mut m = Model::default();
+        m.bias[3] = Logit(MAX_BIAS_RAW + 1);
+        assert_eq!(m.validate(), Err(BlobError::OutOfRange));
+        let mut m = Model::default();
+        m.duration_bucket_upper_ms[2] = m.duration_bucket_upper_ms[1];
+        assert_eq!(m.validate(), Err(BlobError::OutOfRange));
+        let mut m = Model::default();
+        m.watch_quantiles[0][3] = WatchTime(0);
+        m.watch_quantiles[0][4] = WatchTime(100);
+        m.watch_quantiles[0][2] = WatchTime(200);
+        assert_eq!(m.validate(), Err(BlobError::OutOfRange));
+        let mut m = Model::default();
+        m.format_version = 99;
+        assert_eq!(m.validate(), Err(BlobError::UnsupportedVersion(99)));
+    }
+
+    #[test]
+    fn extreme_features_cannot_overflow_a_valid_model() {
+        // The largest-L1 valid row, against features at the clamp with matching signs.
+        let mut m = Model::default();
+        let per = ((i32::MAX as i64 - 1) / (Feature::CLAMP as i64) / FEATURES as i64) as i16;
+        m.weights[0] = [Weight(per); FEATURES];
+        m.bias[0] = Logit(0);
+        m.validate().expect("at the bound");
+        let x = [Feature(Feature::CLAMP as i16); FEATURES];
+        let exact: i64 = FEATURES as i64 * per as i64 * Feature::CLAMP as i64;
+        assert_eq!(m.logit(0, &x).0 as i64, exact >> 12);
+    }
+
+    #[test]
+    fn quantile_lookup_interpolates_within_bucket() {
+        let m = Model::default();
+        let b = m.duration_bucket(15_000);
+        let row = m.watch_quantiles[b];
+        assert_eq!(m.quantile_watch_time(15_000, Prob::ZERO), row[0]);
+        assert_eq!(m.quantile_watch_time(15_000, Prob::ONE), row[QUANTILE_POINTS - 1]);
+        let mid = m.quantile_watch_time(15_000, Prob::from_f64(0.5));
+        assert_eq!(mid, row[4]);
+        assert_eq!(m.duration_bucket(u32::MAX), DURATION_BUCKETS - 1);
+        assert_eq!(m.duration_bucket(0), 0);
+    }
+}

@@ -1,0 +1,11 @@
+//! Named fixed-point formats and the few non-linear functions the ranking path needs.
+//!
+//! Every number that crosses a stage boundary has a type here, with its scale and range
+//! written on the type. Conversions to and from `f32`/`f64` live only in this module, and all
+//! arithmetic saturates: a bad input can make a number large, never make it wrap or panic.
+
+mod approx;
+mod types;
+
+pub use approx::{exp_to_watch_time, log2_q12, sigmoid};
+pub use types::{Factor, Feature, Logit, Prob, Score, WatchRatio, WatchTime, Weight};

@@ -1,0 +1,550 @@
+//! Platform profiles: how head predictions combine into a score, and the re-ranking rules.
+//!
+//! A profile exists in two forms. [`ProfileConfig`] is data: real-valued weights and
+//! factors, serialisable, the form users write and send. [`Profile`] is what the ranking path
+//! reads: the same numbers compiled once, at load time, into fixed-point tables. Compiling is
+//! the only place floats touch a profile, so a profile ranks identically on every target.
+
+mod platforms;
+
+use micromath::F32Ext;
+use serde::{Deserialize, Serialize};
+
+use crate::error::BlobError;
+use crate::model::{Head, HEADS};
+use crate::num::{Factor, Score};
+
+pub use platforms::Platform;
+
+/// Blob format version this build reads and writes.
+pub const PROFILE_FORMAT_VERSION: u16 = 1;
+/// First bytes of every profile blob.
+pub const PROFILE_MAGIC: [u8; 4] = *b"ERPF";
+/// Longest profile name.
+pub const PROFILE_NAME_LEN: usize = 16;
+/// Largest encoded profile blob, in bytes (upper bound).
+pub const PROFILE_BLOB_MAX: usize = 256;
+/// Entries of the diversity tables: the k-th item of the same author (or kind) for k below
+/// this gets its own factor; later ones get the floor.
+pub const DIVERSITY_STEPS: usize = 16;
+/// Positions (0-based) a profile can reserve for slots: the first 64 of a page.
+pub const SLOT_POSITIONS: usize = 64;
+/// Score offset that keeps every positive total above every negative one (see
+/// [`Profile::finish_base`]).
+pub const POSITIVE_OFFSET: Score = Score(256); // 1/16
+
+/// Time decay of a post's score with age (X's Earlybird form):
+/// `floor + (1 - floor) / (1 + exp(slope * (age_min - halflife_min)))`, and posts older
+/// than `max_age_s` are dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgeDecay {
+    /// Posts older than this are filtered out (seconds).
+    pub max_age_s: u32,
+    /// Age in minutes at which the factor is halfway between 1 and the floor.
+    pub halflife_min: f32,
+    /// Steepness, per minute.
+    pub slope_per_min: f32,
+    /// Factor for very old posts.
+    pub floor: f32,
+}
+
+/// Geometric decay for the k-th item (0-based) sharing an author or kind:
+/// `(1 - floor) * decay^k + floor`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Diversity {
+    /// Ratio between consecutive steps, in [0, 1]. 1 disables the rule.
+    pub decay: f32,
+    /// Lowest factor, in [0, 1].
+    pub floor: f32,
+}
+
+/// Slots reserved for small and new creators ("cold start").
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exploration {
+    /// Bit i set: position i (0-based) is an exploration slot.
+    pub slots: u64,
+    /// Eligible authors have at most this many followers.
+    pub max_followers: u32,
+    /// ... and fewer than this many impressions in total.
+    pub max_author_impressions: u32,
+    /// ... and the post is younger than this (seconds).
+    pub max_age_s: u32,
+}
+
+/// Paid placements.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sponsored {
+    /// First position (0-based) that may hold a sponsored item.
+    pub first_slot: u8,
+    /// Positions between sponsored items (at least 1).
+    pub spacing: u8,
+    /// At most this many per page.
+    pub max_per_page: u8,
+    /// A sponsored item needs at least this score (after non-positional factors) to be shown.
+    pub quality_floor: f32,
+}
+
+/// "See fewer" fatigue: an author the user asked to see fewer of is filtered for
+/// `filter_days`, then its factor climbs linearly from `start_factor` to 1 over
+/// `recovery_days` (X: 14 days, then 0.2 to 1.0 over 140 days).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fatigue {
+    /// Days fully filtered.
+    pub filter_days: u16,
+    /// Days of linear recovery.
+    pub recovery_days: u16,
+    /// Factor at the start of recovery.
+    pub start_factor: f32,
+}
+
+/// Demotion of inauthentic amplification. Each rule is a factor that falls from 1 to its
+/// floor as its signal passes a threshold; see [`crate::pipeline::integrity`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Integrity {
+    /// Turns every rule on or off.
+    pub enabled: bool,
+    /// Follow farming (tweepcred): applies above this many followings ...
+    pub farm_min_followings: u32,
+    /// ... when (1 + followings) / (1 + followers) exceeds this ratio ...
+    pub farm_ratio: f32,
+    /// ... dividing by exp(slope * (ratio - farm_ratio)).
+    pub farm_slope: f32,
+    /// Accounts younger than this many days are ramped up linearly from `young_floor`.
+    pub young_days: u32,
+    /// Factor of a brand-new account.
+    pub young_floor: f32,
+    /// Engagement pods: pod signal (early overlap x share of 2 h engagement in the first
+    /// 10 min) above this starts the demotion ...
+    pub pod_threshold: f32,
+    /// ... which reaches this floor at signal 1.
+    pub pod_floor: f32,
+    /// Bought followers: applies to authors with at least this many followers ...
+    pub bought_min_followers: u32,
+    /// ... whose engagements per follower per post are below this rate (ramp to the floor at 0).
+    pub bought_rate: f32,
+    /// Floor of the bought-follower factor.
+    pub bought_floor: f32,
+    /// Bot-like posting regularity above this threshold ...
+    pub bot_threshold: f32,
+    /// ... ramps down to this floor at perfect regularity.
+    pub bot_floor: f32,
+}
+
+/// A profile as data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileConfig {
+    /// Always [`PROFILE_MAGIC`].
+    pub magic: [u8; 4],
+    /// Always [`PROFILE_FORMAT_VERSION`].
+    pub format_version: u16,
+    /// Display name.
+    pub name: heapless::String<PROFILE_NAME_LEN>,
+    /// Weight of each head, per unit of its output (per probability; per second of watch
+    /// time), in [`Head`] order.
+    pub head_weights: [f32; HEADS],
+    /// Age decay and cut.
+    pub age: AgeDecay,
+    /// Factor for recommended (out-of-network) items.
+    pub out_of_network_factor: f32,
+    /// Factor for replies.
+    pub reply_factor: f32,
+    /// At most this many out-of-network items in a row (0: no limit).
+    pub max_out_of_network_run: u8,
+    /// The page keeps at least this share of in-network items while any remain, in [0, 1].
+    pub in_network_min_share: f32,
+    /// Same-author decay.
+    pub author_diversity: Diversity,
+    /// Same-kind decay.
+    pub kind_diversity: Diversity,
+    /// Exploration slots.
+    pub exploration: Exploration,
+    /// Sponsored slots.
+    pub sponsored: Sponsored,
+    /// "See fewer" fatigue.
+    pub fatigue: Fatigue,
+    /// Integrity rules.
+    pub integrity: Integrity,
+}
+
+/// One head's weight as `mantissa * 2^-shift` per raw output unit, so that
+/// `(raw_value * mantissa) >> shift` is the contribution in [`Score`] units without overflow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeadWeight {
+    /// Signed mantissa, |m| < 2^14.
+    pub mantissa: i16,
+    /// Right shift.
+    pub shift: u8,
+}
+
+impl HeadWeight {
+    /// Contribution of a raw head value, in Score units (floor).
+    #[inline]
+    pub const fn apply(self, raw_value: u16) -> Score {
+        Score((raw_value as i32 * self.mantissa as i32) >> self.shift)
+    }
+
+    /// Quantises a real weight for a head whose raw values have `value_frac_bits`.
+    fn quantise(w: f32, value_frac_bits: u32) -> Result<Self, BlobError> {
+        if !w.is_finite() {
+            return Err(BlobError::OutOfRange);
+        }
+        if w == 0.0 {
+            return Ok(Self::default());
+        }
+        // Score has 12 fractional bits: contribution = v_raw * w * 2^(12 - frac_bits).
+        // Pick the largest shift (best precision) keeping |mantissa| < 2^14.
+        let mut shift: i32 = 40;
+        loop {
+            let exp = 12 - value_frac_bits as i32 + shift; // mantissa = w * 2^exp
+            let m = w * pow2(exp);
+            if F32Ext::abs(m) < 16383.5 || shift == 0 {
+                let r = F32Ext::round(m);
+                if F32Ext::abs(r) > 16383.0 {
+                    return Err(BlobError::OutOfRange);
+                }
+                return Ok(Self { mantissa: r as i16, shift: shift as u8 });
+            }
+            shift -= 1;
+        }
+    }
+}
+
+fn pow2(e: i32) -> f32 {
+    let mut v = 1.0f32;
+    let mut i = 0;
+    while i < e.abs() {
+        v *= 2.0;
+        i += 1;
+    }
+    if e < 0 {
+        1.0 / v
+    } else {
+        v
+    }
+}
+
+/// Age-decay table: 65 factors at ages `i << age_shift` seconds, linearly interpolated.
+pub const AGE_TABLE_LEN: usize = 65;
+
+/// A compiled profile: the only form the ranking path reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    config: ProfileConfig,
+    pub(crate) heads: [HeadWeight; HEADS],
+    /// Sum of |w| * max output over negative-weight heads (Score units).
+    pub(crate) negative_mass: i64,
+    /// POSITIVE_OFFSET / (sum of |w| * max output) in Q32, for the negative-total rule.
+    pub(crate) negative_scale_q32: i64,
+    pub(crate) age_table: [Factor; AGE_TABLE_LEN],
+    pub(crate) age_shift: u32,
+    pub(crate) oon_factor: Factor,
+    pub(crate) reply_factor: Factor,
+    pub(crate) author_steps: [Factor; DIVERSITY_STEPS],
+    pub(crate) kind_steps: [Factor; DIVERSITY_STEPS],
+    pub(crate) in_network_min_share_q16: u32,
+    pub(crate) sponsored_floor: Score,
+    pub(crate) fatigue_start: Factor,
+    pub(crate) integrity: CompiledIntegrity,
+}
+
+/// Integrity constants in fixed point.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct CompiledIntegrity {
+    pub enabled: bool,
+    pub farm_min_followings: u32,
+    /// Ratio threshold, Q12.
+    pub farm_ratio_q12: u32,
+    /// Slope times log2(e), Q12 (so the factor is 2^-(slope_log2 * excess)).
+    pub farm_slope_log2_q12: u32,
+    pub young_days: u32,
+    pub young_floor: Factor,
+    pub pod_threshold: u32, // Q15
+    pub pod_floor: Factor,
+    pub bought_min_followers: u32,
+    pub bought_rate: u32, // Q15
+    pub bought_floor: Factor,
+    pub bot_threshold: u32, // Q15
+    pub bot_floor: Factor,
+}
+
+fn unit_interval(x: f32) -> Result<f32, BlobError> {
+    if x.is_finite() && (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(BlobError::OutOfRange)
+    }
+}
+
+fn factor(x: f32) -> Result<Factor, BlobError> {
+    if x.is_finite() && (0.0..4.0).contains(&x) {
+        Ok(Factor::from_f32(x))
+    } else {
+        Err(BlobError::OutOfRange)
+    }
+}
+
+fn diversity_steps(d: &Diversity) -> Result<[Factor; DIVERSITY_STEPS], BlobError> {
+    let decay = unit_interval(d.decay)?;
+    let floor = unit_interval(d.floor)?;
+    let mut steps = [Factor::ONE; DIVERSITY_STEPS];
+    let mut pow = 1.0f32;
+    for s in steps.iter_mut() {
+        *s = Factor::from_f32((1.0 - floor) * pow + floor);
+        pow *= decay;
+    }
+    Ok(steps)
+}
+
+impl Profile {
+    /// Compiles a configuration, checking every value.
+    ///
+    /// ```
+    /// use edgerank_core::profile::{Platform, Profile};
+    /// let profile = Profile::compile(Platform::X.config()).expect("built-in profiles are valid");
+    /// assert_eq!(profile.config().name.as_str(), "x");
+    /// ```
+    pub fn compile(config: ProfileConfig) -> Result<Self, BlobError> {
+        if config.magic != PROFILE_MAGIC {
+            return Err(BlobError::BadMagic);
+        }
+        if config.format_version != PROFILE_FORMAT_VERSION {
+            return Err(BlobError::UnsupportedVersion(config.format_version));
+        }
+        let mut heads = [HeadWeight::default(); HEADS];
+        // Masses in Score units; f32 keeps load-time code small on FPU-less targets.
+        let mut negative_mass = 0f32;
+        let mut total_mass = 0f32;
+        for head in Head::ALL {
+            let w = config.head_weights[head.index()];
+            if !w.is_finite() || F32Ext::abs(w) > 1000.0 {
+                return Err(BlobError::OutOfRange);
+            }
+            heads[head.index()] = HeadWeight::quantise(w, head.unit().frac_bits())?;
+            let mass = F32Ext::abs(w) * head.unit().max_value() * 4096.0;
+            total_mass += mass;
+            if w < 0.0 {
+                negative_mass += mass;
+            }
+        }
+        let negative_scale_q32 = if total_mass > 0.0 {
+            (POSITIVE_OFFSET.0 as f32 * 4294967296.0 / total_mass) as i64
+        } else {
+            0
+        };
+
+        let age = &config.age;
+        let finite = age.halflife_min.is_finite() && age.slope_per_min.is_finite();
+        if !finite || age.halflife_min < 0.0 || age.slope_per_min < 0.0 || age.max_age_s == 0 {
+            return Err(BlobError::OutOfRange);
+        }
+        let age_floor = unit_interval(age.floor)?;
+        // Table step: the smallest power of two with 64 steps covering max_age_s.
+        let mut age_shift = 0u32;
+        while ((AGE_TABLE_LEN as u64 - 1) << age_shift) < age.max_age_s as u64 {
+            age_shift += 1;
+        }
+        let mut age_table = [Factor::ONE; AGE_TABLE_LEN];
+        for (i, slot) in age_table.iter_mut().enumerate() {
+            let minutes = ((i as u64) << age_shift) as f32 / 60.0;
+            let z = (age.slope_per_min * (minutes - age.halflife_min)).min(80.0);
+            // micromath, not std: the table must be bit-identical on host and device.
+            *slot = Factor::from_f32(age_floor + (1.0 - age_floor) / (1.0 + F32Ext::exp(z)));
+        }
+
+        let sp = &config.sponsored;
+        if sp.spacing == 0 || !sp.quality_floor.is_finite() || sp.quality_floor < 0.0 {
+            return Err(BlobError::OutOfRange);
+        }
+        let fatigue_start = factor(unit_interval(config.fatigue.start_factor)?)?;
+        let ig = &config.integrity;
+        if !(ig.farm_ratio.is_finite() && ig.farm_ratio >= 0.0 && ig.farm_ratio < 1000.0)
+            || !(ig.farm_slope.is_finite() && (0.0..=100.0).contains(&ig.farm_slope))
+        {
+            return Err(BlobError::OutOfRange);
+        }
+        let q15 = |x: f32| -> Result<u32, BlobError> { Ok(F32Ext::round(unit_interval(x)? * 32768.0) as u32) };
+        let integrity = CompiledIntegrity {
+            enabled: ig.enabled,
+            farm_min_followings: ig.farm_min_followings,
+            farm_ratio_q12: F32Ext::round(ig.farm_ratio * 4096.0) as u32,
+            farm_slope_log2_q12: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 4096.0) as u32,
+            young_days: ig.young_days,
+            young_floor: factor(unit_interval(ig.young_floor)?)?,
+            pod_threshold: q15(ig.pod_threshold)?,
+            pod_floor: factor(unit_interval(ig.pod_floor)?)?,
+            bought_min_followers: ig.bought_min_followers,
+            bought_rate: q15(ig.bought_rate)?,
+            bought_floor: factor(unit_interval(ig.bought_floor)?)?,
+            bot_threshold: q15(ig.bot_threshold)?,
+            bot_floor: factor(unit_interval(ig.bot_floor)?)?,
+        };
+        if integrity.pod_threshold >= 32768 || integrity.bot_threshold >= 32768 {
+            return Err(BlobError::OutOfRange);
+        }
+
+        Ok(Profile {
+            heads,
+            negative_mass: negative_mass as i64,
+            negative_scale_q32,
+            age_table,
+            age_shift,
+            oon_factor: factor(config.out_of_network_factor)?,
+            reply_factor: factor(config.reply_factor)?,
+            author_steps: diversity_steps(&config.author_diversity)?,
+            kind_steps: diversity_steps(&config.kind_diversity)?,
+            in_network_min_share_q16: (unit_interval(config.in_network_min_share)? * 65536.0) as u32,
+            sponsored_floor: Score::from_f32(sp.quality_floor),
+            fatigue_start,
+            integrity,
+            config,
+        })
+    }
+
+    /// The configuration this profile was compiled from.
+    pub fn config(&self) -> &ProfileConfig {
+        &self.config
+    }
+
+    /// The quantised weight of a head.
+    pub fn head_weight(&self, head: Head) -> HeadWeight {
+        self.heads[head.index()]
+    }
+
+    /// The negative-total rule (from X's ranker): a weighted sum `s` below zero becomes
+    /// `(s + negative mass) / total mass * POSITIVE_OFFSET`, in [0, POSITIVE_OFFSET);
+    /// otherwise `s + POSITIVE_OFFSET`. Positives therefore always outrank negatives, and the
+    /// order within each group is kept. (X uses an offset of 0.001; fixed point uses 1/16 so
+    /// that negatives keep 256 distinct levels.)
+    #[inline]
+    pub fn finish_base(&self, sum: Score) -> Score {
+        if sum.0 >= 0 {
+            sum.saturating_add(POSITIVE_OFFSET)
+        } else {
+            let lifted = (sum.0 as i64 + self.negative_mass).max(0);
+            Score::saturate((lifted * self.negative_scale_q32) >> 32).min_with(POSITIVE_OFFSET.0 - 1)
+        }
+    }
+
+    /// Age-decay factor for a post `age_s` seconds old.
+    #[inline]
+    pub fn age_factor(&self, age_s: u32) -> Factor {
+        let idx = (age_s >> self.age_shift) as usize;
+        if idx >= AGE_TABLE_LEN - 1 {
+            return self.age_table[AGE_TABLE_LEN - 1];
+        }
+        let frac = age_s - ((idx as u32) << self.age_shift);
+        let lo = self.age_table[idx].0 as i32;
+        let hi = self.age_table[idx + 1].0 as i32;
+        // Interpolate with a 16-bit fraction of the step.
+        let t = if self.age_shift > 16 { frac >> (self.age_shift - 16) } else { frac << (16 - self.age_shift) };
+        Factor((lo + (((hi - lo) * t as i32) >> 16)) as u16)
+    }
+
+    /// Encodes the profile's configuration as a checksummed blob.
+    pub fn to_blob<'b>(&self, buf: &'b mut [u8]) -> Result<&'b mut [u8], BlobError> {
+        crate::wire::encode_checked(&self.config, buf)
+    }
+
+    /// Decodes, validates and compiles a profile blob.
+    pub fn from_blob(bytes: &[u8]) -> Result<Self, BlobError> {
+        let config: ProfileConfig = crate::wire::decode_checked(bytes)?;
+        Self::compile(config)
+    }
+}
+
+impl Score {
+    #[inline]
+    const fn min_with(self, raw: i32) -> Self {
+        if self.0 > raw {
+            Score(raw)
+        } else {
+            self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_platform_compiles_and_round_trips() {
+        for p in Platform::ALL {
+            let profile = Profile::compile(p.config()).unwrap();
+            let mut buf = [0u8; PROFILE_BLOB_MAX];
+            let len = profile.to_blob(&mut buf).unwrap().len();
+            let back = Profile::from_blob(&buf[..len]).unwrap();
+            assert_eq!(back, profile, "{}", p.name());
+        }
+    }
+
+    #[test]
+    fn head_weights_are_quantised_within_a_relative_error_of_1e_4() {
+        for p in Platform::ALL {
+            let profile = Profile::compile(p.config()).unwrap();
+            for head in Head::ALL {
+                let w = p.config().head_weights[head.index()] as f64;
+                let hw = profile.head_weight(head);
+                let frac = head.unit().frac_bits() as i32;
+                let back = hw.mantissa as f64 * 2f64.powi(frac - 12 - hw.shift as i32);
+                assert!((back - w).abs() <= w.abs() * 1e-4, "{} {:?}: {w} vs {back}", p.name(), head);
+                // The largest raw value times the mantissa fits in i32.
+                assert!((u16::MAX as i64 * hw.mantissa as i64).abs() < i32::MAX as i64);
+            }
+        }
+    }
+
+    #[test]
+    fn negative_rule_keeps_positives_above_negatives_and_order_within() {
+        let profile = Profile::compile(Platform::X.config()).unwrap();
+        let neg_small = profile.finish_base(Score::from_f64(-1.0));
+        let neg_large = profile.finish_base(Score::from_f64(-200.0));
+        let zero = profile.finish_base(Score::ZERO);
+        let pos = profile.finish_base(Score::from_f64(0.5));
+        assert!(neg_large < neg_small, "{neg_large:?} {neg_small:?}");
+        assert!(neg_small < zero);
+        assert!(zero < pos);
+        assert!(neg_large >= Score::ZERO);
+        assert_eq!(zero, POSITIVE_OFFSET);
+        assert_eq!(profile.finish_base(Score::MIN), Score::ZERO);
+    }
+
+    #[test]
+    fn age_factor_follows_the_earlybird_curve() {
+        let profile = Profile::compile(Platform::X.config()).unwrap();
+        let a = &Platform::X.config().age;
+        let mut prev = Factor(u16::MAX);
+        for age_s in (0..a.max_age_s).step_by(97) {
+            let m = age_s as f64 / 60.0;
+            let exact = a.floor as f64
+                + (1.0 - a.floor as f64) / (1.0 + (a.slope_per_min as f64 * (m - a.halflife_min as f64)).exp());
+            let got = profile.age_factor(age_s);
+            assert!((got.to_f64() - exact).abs() < 2e-3, "age {age_s}: {exact} vs {}", got.to_f64());
+            assert!(got <= prev, "age factor must not grow with age");
+            prev = got;
+        }
+        assert!(profile.age_factor(u32::MAX) <= prev);
+    }
+
+    #[test]
+    fn invalid_configs_are_rejected() {
+        let mut c = Platform::TikTok.config();
+        c.head_weights[0] = f32::NAN;
+        assert_eq!(Profile::compile(c), Err(BlobError::OutOfRange));
+        let mut c = Platform::TikTok.config();
+        c.author_diversity.decay = 1.5;
+        assert_eq!(Profile::compile(c), Err(BlobError::OutOfRange));
+        let mut c = Platform::TikTok.config();
+        c.sponsored.spacing = 0;
+        assert_eq!(Profile::compile(c), Err(BlobError::OutOfRange));
+        let mut c = Platform::TikTok.config();
+        c.age.max_age_s = 0;
+        assert_eq!(Profile::compile(c), Err(BlobError::OutOfRange));
+        let mut c = Platform::TikTok.config();
+        c.magic = *b"NOPE";
+        assert_eq!(Profile::compile(c), Err(BlobError::BadMagic));
+        let mut c = Platform::TikTok.config();
+        c.head_weights[10] = 5000.0;
+        assert_eq!(Profile::compile(c), Err(BlobError::OutOfRange));
+    }
+}

@@ -1,0 +1,199 @@
+//! On-device learning: each feedback event moves the user's topic interest and author
+//! affinity toward a reward, as an exponential moving average in fixed point.
+//!
+//! `interest += (reward - interest) / 2^shift`, so values stay within [-1, 1] whatever the
+//! sequence of events, and recent behaviour outweighs old behaviour. The next rank call reads
+//! the updated values through the `topic_interest` and `author_affinity` features.
+
+use serde::{Deserialize, Serialize};
+
+use super::tables::{MuteKind, MuteRecord};
+use super::UserState;
+use crate::error::FeedbackError;
+use crate::num::{Feature, WatchRatio};
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FeedbackKind {
+    /// The item was shown; `watch_ratio` is played / duration for videos, or dwell / expected
+    /// reading time for other items (1.0 = read normally).
+    Impression {
+        /// Watch or dwell ratio.
+        watch_ratio: WatchRatio,
+    },
+    /// Skipped in under 3 s.
+    Skip,
+    /// Liked.
+    Like,
+    /// Commented or replied.
+    Comment,
+    /// Shared or sent.
+    Share,
+    /// Saved.
+    Save,
+    /// Followed the author.
+    Follow,
+    /// Opened the author's profile.
+    ProfileVisit,
+    /// Hid this item.
+    Hide,
+    /// Asked to see fewer posts from this author.
+    SeeFewer,
+    /// Reported the item (the author is also blocked).
+    Report,
+    /// Muted the author.
+    Mute,
+    /// Blocked the author.
+    Block,
+    /// Removed a mute, block or "see fewer" on the author.
+    Unmute,
+}
+
+/// One feedback event from the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Feedback {
+    /// The item acted on.
+    pub item_id: u32,
+    /// Its author.
+    pub author_id: u32,
+    /// Its topic.
+    pub topic: u8,
+    /// When, seconds (same clock as rank requests).
+    pub at: u32,
+    /// What happened.
+    pub kind: FeedbackKind,
+}
+
+/// Learning constants.
+#[derive(Clone, Copy, Debug)]
+pub struct Learning {
+    /// Topic interest moves 1/2^shift of the way to the reward per event.
+    pub topic_shift: u32,
+    /// Author affinity moves 1/2^shift of the way per event (faster: fewer events per author).
+    pub author_shift: u32,
+}
+
+/// The constants in use: topics 1/8 per event, authors 1/4 per event.
+pub const LEARNING: Learning = Learning { topic_shift: 3, author_shift: 2 };
+
+/// Rewards, Q12 in [-1, 1]: (topic reward, author reward).
+fn rewards(kind: FeedbackKind) -> Option<(i32, i32)> {
+    const R: i32 = 4096;
+    Some(match kind {
+        FeedbackKind::Impression { watch_ratio } => {
+            // ratio 0 -> -0.5, 0.5 -> 0, 1 -> +0.5, >= 1.5 -> +1.
+            let r = (watch_ratio.raw() as i32).min(6144) - 2048;
+            (r, r / 2)
+        }
+        FeedbackKind::Skip => (-R * 2 / 5, -R / 5),
+        FeedbackKind::Like => (R * 3 / 5, R * 3 / 5),
+        FeedbackKind::Comment => (R * 4 / 5, R * 4 / 5),
+        FeedbackKind::Share => (R, R * 4 / 5),
+        FeedbackKind::Save => (R * 7 / 10, R / 2),
+        FeedbackKind::Follow => (R / 2, R),
+        FeedbackKind::ProfileVisit => (R / 5, R * 2 / 5),
+        FeedbackKind::Hide => (-R * 3 / 5, -R * 3 / 5),
+        FeedbackKind::SeeFewer => (-R * 3 / 5, -R),
+        FeedbackKind::Report | FeedbackKind::Mute | FeedbackKind::Block => (-R, -R),
+        FeedbackKind::Unmute => return None,
+    })
+}
+
+#[inline]
+fn ema(current: Feature, target: i32, shift: u32) -> Feature {
+    let c = current.raw() as i32;
+    // Round toward the target so that small steps still arrive.
+    let delta = target - c;
+    let step = if delta >= 0 { (delta + (1 << shift) - 1) >> shift } else { -((-delta + (1 << shift) - 1) >> shift) };
+    let v = (c + step).clamp(-4096, 4096);
+    Feature(v as i16)
+}
+
+impl UserState {
+    /// Applies one feedback event. On error nothing changes.
+    pub fn apply(&mut self, fb: &Feedback) -> Result<(), FeedbackError> {
+        // Record mutes first: that is the only step that can fail.
+        let record = |kind| MuteRecord { author_id: fb.author_id, kind, at: fb.at };
+        match fb.kind {
+            FeedbackKind::SeeFewer => self.mutes.insert(record(MuteKind::SeeFewer))?,
+            FeedbackKind::Mute => self.mutes.insert(record(MuteKind::Mute))?,
+            FeedbackKind::Block | FeedbackKind::Report => self.mutes.insert(record(MuteKind::Block))?,
+            FeedbackKind::Unmute => self.mutes.remove(fb.author_id),
+            _ => {}
+        }
+        self.events = self.events.wrapping_add(1).max(1);
+        self.last_event_at = self.last_event_at.max(fb.at);
+        if let Some((topic_reward, author_reward)) = rewards(fb.kind) {
+            if let Some(t) = self.topics.get_mut(fb.topic as usize) {
+                *t = ema(*t, topic_reward, LEARNING.topic_shift);
+            }
+            let a = ema(self.authors.get(fb.author_id), author_reward, LEARNING.author_shift);
+            self.authors.put(fb.author_id, a, self.events);
+            self.seen.insert(fb.item_id);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fb(kind: FeedbackKind) -> Feedback {
+        Feedback { item_id: 77, author_id: 5, topic: 2, at: 1000, kind }
+    }
+
+    #[test]
+    fn positive_events_raise_and_negative_events_lower_interest() {
+        let mut u = UserState::new();
+        u.apply(&fb(FeedbackKind::Like)).unwrap();
+        assert!(u.topic_interest(2).raw() > 0 && u.author_affinity(5).raw() > 0);
+        assert!(u.has_seen(77));
+        let before = u.topic_interest(2);
+        u.apply(&fb(FeedbackKind::Skip)).unwrap();
+        assert!(u.topic_interest(2) < before);
+        u.apply(&fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.2) })).unwrap();
+        let after_watch = u.topic_interest(2);
+        u.apply(&fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(0.05) })).unwrap();
+        assert!(u.topic_interest(2) < after_watch);
+    }
+
+    #[test]
+    fn interest_stays_bounded_and_converges() {
+        let mut u = UserState::new();
+        for _ in 0..200 {
+            u.apply(&fb(FeedbackKind::Share)).unwrap();
+        }
+        assert_eq!(u.topic_interest(2).raw(), 4096);
+        for _ in 0..200 {
+            u.apply(&fb(FeedbackKind::Report)).unwrap();
+        }
+        assert_eq!(u.topic_interest(2).raw(), -4096);
+        assert_eq!(u.author_affinity(5).raw(), -4096);
+    }
+
+    #[test]
+    fn mute_records_follow_events_and_unknown_topics_are_ignored() {
+        let mut u = UserState::new();
+        u.apply(&Feedback { topic: 250, ..fb(FeedbackKind::SeeFewer) }).unwrap();
+        assert_eq!(u.mute_record(5).map(|r| r.kind), Some(MuteKind::SeeFewer));
+        u.apply(&fb(FeedbackKind::Report)).unwrap();
+        assert_eq!(u.mute_record(5).map(|r| r.kind), Some(MuteKind::Block));
+        u.apply(&fb(FeedbackKind::Unmute)).unwrap();
+        assert!(u.mute_record(5).is_none());
+        assert_eq!(u.topic_interest(250).raw(), 0);
+    }
+
+    #[test]
+    fn a_refused_event_changes_nothing() {
+        let mut u = UserState::new();
+        for a in 0..super::super::MUTE_SLOTS as u32 {
+            u.apply(&Feedback { author_id: 1000 + a, ..fb(FeedbackKind::Block) }).unwrap();
+        }
+        let before = u.clone();
+        assert_eq!(u.apply(&fb(FeedbackKind::Mute)), Err(FeedbackError::MuteListFull));
+        assert_eq!(u, before);
+    }
+}

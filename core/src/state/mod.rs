@@ -1,0 +1,126 @@
+//! What the device remembers about its user, in a fixed number of bytes.
+//!
+//! [`UserState`] holds topic interests, affinity to authors (a set-associative table with
+//! least-recently-used replacement inside each set), "see fewer" / mute / block records with
+//! their dates, and recently seen items. It changes only through feedback
+//! ([`UserState::apply`]), and its size never depends on how much feedback arrives.
+
+mod learn;
+mod tables;
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::TOPICS;
+use crate::num::Feature;
+
+pub use learn::{Feedback, FeedbackKind, LEARNING};
+pub use tables::{AuthorTable, MuteKind, MuteList, MuteRecord, SeenSet, AUTHOR_SLOTS, MUTE_SLOTS, SEEN_SLOTS};
+
+/// Blob format version of a persisted user state.
+pub const STATE_FORMAT_VERSION: u16 = 1;
+
+/// The user's on-device state.
+///
+/// ```
+/// use edgerank_core::state::{Feedback, FeedbackKind, UserState};
+/// let mut user = UserState::new();
+/// user.apply(&Feedback { item_id: 1, author_id: 9, topic: 3, at: 100, kind: FeedbackKind::Like })
+///     .expect("a like is always accepted");
+/// assert!(user.topic_interest(3).raw() > 0);
+/// assert!(user.author_affinity(9).raw() > 0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserState {
+    /// Format version, for persistence.
+    pub format_version: u16,
+    /// Interest per topic, Q12 in [-1, 1].
+    #[serde(with = "crate::util::serde_array")]
+    pub(crate) topics: [Feature; TOPICS],
+    pub(crate) authors: AuthorTable,
+    pub(crate) mutes: MuteList,
+    pub(crate) seen: SeenSet,
+    /// Number of feedback events applied (also the LRU clock).
+    pub events: u32,
+    /// Latest event time seen, seconds.
+    pub last_event_at: u32,
+}
+
+impl Default for UserState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl UserState {
+    /// A fresh user: no interests, no history.
+    pub const fn new() -> Self {
+        Self {
+            format_version: STATE_FORMAT_VERSION,
+            topics: [Feature(0); TOPICS],
+            authors: AuthorTable::new(),
+            mutes: MuteList::new(),
+            seen: SeenSet::new(),
+            events: 0,
+            last_event_at: 0,
+        }
+    }
+
+    /// Interest in a topic, Q12 in [-1, 1]; unknown topics are neutral.
+    #[inline]
+    pub fn topic_interest(&self, topic: u8) -> Feature {
+        match self.topics.get(topic as usize) {
+            Some(v) => *v,
+            None => Feature(0),
+        }
+    }
+
+    /// Affinity to an author, Q12 in [-1, 1]; unknown (or evicted) authors are neutral.
+    #[inline]
+    pub fn author_affinity(&self, author_id: u32) -> Feature {
+        self.authors.get(author_id)
+    }
+
+    /// Whether the item was shown recently.
+    #[inline]
+    pub fn has_seen(&self, item_id: u32) -> bool {
+        self.seen.contains(item_id)
+    }
+
+    /// The mute record for an author, if any.
+    #[inline]
+    pub fn mute_record(&self, author_id: u32) -> Option<&MuteRecord> {
+        self.mutes.find(author_id)
+    }
+
+    /// The mute list.
+    pub fn mutes(&self) -> &MuteList {
+        &self.mutes
+    }
+
+    /// Number of authors with a remembered affinity.
+    pub fn known_authors(&self) -> usize {
+        self.authors.len()
+    }
+
+    /// Persisted form: postcard with a CRC-32.
+    pub fn to_blob<'b>(&self, buf: &'b mut [u8]) -> Result<&'b mut [u8], crate::error::BlobError> {
+        crate::wire::encode_checked(self, buf)
+    }
+
+    /// Reads a persisted state, checking its checksum, version and internal consistency.
+    pub fn from_blob(bytes: &[u8]) -> Result<Self, crate::error::BlobError> {
+        let state: UserState = crate::wire::decode_checked(bytes)?;
+        if state.format_version != STATE_FORMAT_VERSION {
+            return Err(crate::error::BlobError::UnsupportedVersion(state.format_version));
+        }
+        let in_range = |f: &Feature| f.raw().unsigned_abs() <= Feature::ONE.raw() as u16;
+        if !state.topics.iter().all(in_range) || !state.authors.is_consistent() || !state.mutes.is_consistent() {
+            return Err(crate::error::BlobError::OutOfRange);
+        }
+        Ok(state)
+    }
+}
+
+/// Largest encoded user state, in bytes (upper bound).
+pub const STATE_BLOB_MAX: usize =
+    3 + TOPICS * 3 + AUTHOR_SLOTS * 13 + 8 + MUTE_SLOTS * 11 + 2 + SEEN_SLOTS * 5 + 64 + 10 + 4;

@@ -1,0 +1,3 @@
+//! Small helpers shared by the modules.
+
+pub(crate) mod serde_array;

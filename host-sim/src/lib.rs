@@ -1,0 +1,1 @@
+//! edgerank's feed-world simulator.

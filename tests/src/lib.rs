@@ -1,0 +1,1 @@
+//! Helpers shared by edgerank cross-crate and device tests.
