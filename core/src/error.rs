@@ -32,7 +32,9 @@ impl fmt::Display for BlobError {
             BlobError::BadChecksum => f.write_str("blob checksum mismatch"),
             BlobError::Malformed => f.write_str("blob does not decode"),
             BlobError::BadMagic => f.write_str("blob has the wrong magic bytes"),
-            BlobError::UnsupportedVersion(v) => write!(f, "blob format version {v} is not supported"),
+            BlobError::UnsupportedVersion(v) => {
+                write!(f, "blob format version {v} is not supported")
+            }
             BlobError::OutOfRange => f.write_str("blob holds a value outside its valid range"),
             BlobError::BufferTooSmall => f.write_str("output buffer too small"),
         }
@@ -63,7 +65,9 @@ impl fmt::Display for RankError {
             RankError::TooManyCandidates { capacity } => {
                 write!(f, "more candidates than the capacity of {capacity}")
             }
-            RankError::KTooLarge { capacity } => write!(f, "k exceeds the output capacity of {capacity}"),
+            RankError::KTooLarge { capacity } => {
+                write!(f, "k exceeds the output capacity of {capacity}")
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod input;
 pub mod model;
 pub mod num;
+pub mod pipeline;
 pub mod profile;
 pub mod state;
 pub mod wire;

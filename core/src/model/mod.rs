@@ -196,10 +196,18 @@ impl Model {
                 return Err(BlobError::OutOfRange);
             }
         }
-        if self.duration_bucket_upper_ms.windows(2).any(|w| w[0] >= w[1]) {
+        if self
+            .duration_bucket_upper_ms
+            .windows(2)
+            .any(|w| w[0] >= w[1])
+        {
             return Err(BlobError::OutOfRange);
         }
-        if self.watch_quantiles.iter().any(|row| row.windows(2).any(|w| w[0] > w[1])) {
+        if self
+            .watch_quantiles
+            .iter()
+            .any(|row| row.windows(2).any(|w| w[0] > w[1]))
+        {
             return Err(BlobError::OutOfRange);
         }
         Ok(())
@@ -274,7 +282,11 @@ impl Model {
 }
 
 /// Largest encoded model blob, in bytes (an upper bound: every varint at its widest).
-pub const MODEL_BLOB_MAX: usize = 4 + 3 + 5 + HEADS * FEATURES * 3 + HEADS * 5
+pub const MODEL_BLOB_MAX: usize = 4
+    + 3
+    + 5
+    + HEADS * FEATURES * 3
+    + HEADS * 5
     + (DURATION_BUCKETS - 1) * 5
     + DURATION_BUCKETS * QUANTILE_POINTS * 3
     + 4;
@@ -302,10 +314,16 @@ mod tests {
         for i in 0..len {
             let mut copy = buf;
             copy[i] ^= 0x5a;
-            assert!(Model::from_blob(&copy[..len]).is_err(), "flip at {i} accepted");
+            assert!(
+                Model::from_blob(&copy[..len]).is_err(),
+                "flip at {i} accepted"
+            );
         }
         for cut in 0..len {
-            assert!(Model::from_blob(&buf[..cut]).is_err(), "truncation at {cut} accepted");
+            assert!(
+                Model::from_blob(&buf[..cut]).is_err(),
+                "truncation at {cut} accepted"
+            );
         }
     }
 
@@ -349,7 +367,10 @@ mod tests {
         let b = m.duration_bucket(15_000);
         let row = m.watch_quantiles[b];
         assert_eq!(m.quantile_watch_time(15_000, Prob::ZERO), row[0]);
-        assert_eq!(m.quantile_watch_time(15_000, Prob::ONE), row[QUANTILE_POINTS - 1]);
+        assert_eq!(
+            m.quantile_watch_time(15_000, Prob::ONE),
+            row[QUANTILE_POINTS - 1]
+        );
         let mid = m.quantile_watch_time(15_000, Prob::from_f64(0.5));
         assert_eq!(mid, row[4]);
         assert_eq!(m.duration_bucket(u32::MAX), DURATION_BUCKETS - 1);

@@ -7,7 +7,7 @@
 //! - [`exp_to_watch_time`]: relative error <= 1e-4 plus the output's 1/32 s step.
 //! - [`log2_q12`]: absolute error <= 2e-4 (plus the 2^-12 output step).
 
-use super::{Logit, Prob, WatchTime};
+use super::{Factor, Logit, Prob, WatchTime};
 
 mod tables {
     include!(concat!(env!("OUT_DIR"), "/tables.rs"));
@@ -47,7 +47,7 @@ pub fn exp_to_watch_time(x: Logit) -> WatchTime {
     let lo = EXP2_Q14[idx] as u32;
     let hi = EXP2_Q14[idx + 1] as u32;
     let mant = lo + (((hi - lo) * (f & 1023)) >> 10); // 2^frac, scale 2^-14, in [16384, 32768]
-    // seconds in Q5 = mant * 2^n >> 9.
+                                                      // seconds in Q5 = mant * 2^n >> 9.
     let shift = n - 9;
     if shift >= 0 {
         if shift >= 16 {
@@ -66,6 +66,23 @@ pub fn exp_to_watch_time(x: Logit) -> WatchTime {
     }
 }
 
+/// `2^-e` for a non-negative Q12 exponent, as a factor (relative error <= 1e-4, plus the
+/// factor's 2^-14 step).
+#[inline]
+pub fn exp2_neg_factor(e_q12: u32) -> Factor {
+    // 2^-e = 2^(c - e) * 2^-c with c = ceil(e), so the table argument g = c - e is in [0, 1).
+    let c = (e_q12 as u64 + 4095) >> 12;
+    if c > 15 {
+        return Factor::ZERO;
+    }
+    let g = ((c << 12) - e_q12 as u64) as u32; // Q12 in [0, 4096)
+    let idx = (g >> 6) as usize;
+    let lo = EXP2_Q14[idx] as u32;
+    let hi = EXP2_Q14[idx + 1] as u32;
+    let mant = lo + (((hi - lo) * (g & 63)) >> 6);
+    Factor((mant >> c) as u16)
+}
+
 /// `log2(x)` in Q12 for an integer `x >= 1`; `log2_q12(0) == 0` by definition.
 #[inline]
 pub fn log2_q12(x: u32) -> i32 {
@@ -74,7 +91,11 @@ pub fn log2_q12(x: u32) -> i32 {
     }
     let n = 31 - x.leading_zeros();
     // Mantissa bits below the leading one, left-aligned to 16 bits.
-    let frac = if n >= 16 { (x >> (n - 16)) & 0xffff } else { (x << (16 - n)) & 0xffff };
+    let frac = if n >= 16 {
+        (x >> (n - 16)) & 0xffff
+    } else {
+        (x << (16 - n)) & 0xffff
+    };
     let idx = (frac >> 10) as usize;
     let lo = LOG2_1P_Q12[idx] as u32;
     let hi = LOG2_1P_Q12[idx + 1] as u32;
@@ -136,6 +157,20 @@ mod tests {
     }
 
     #[test]
+    fn exp2_neg_error_is_within_bound() {
+        for e in (0..80_000u32).step_by(13) {
+            let exact = (-(e as f64) / 4096.0).exp2();
+            let got = exp2_neg_factor(e).to_f64();
+            assert!(
+                (exact - got).abs() <= exact * 1e-4 + 1.0 / 16384.0,
+                "2^-{e}: {exact} vs {got}"
+            );
+        }
+        assert_eq!(exp2_neg_factor(0), Factor::ONE);
+        assert_eq!(exp2_neg_factor(u32::MAX), Factor::ZERO);
+    }
+
+    #[test]
     fn log2_error_is_within_bound() {
         assert_eq!(log2_q12(0), 0);
         assert_eq!(log2_q12(1), 0);
@@ -144,7 +179,10 @@ mod tests {
         while x < u32::MAX / 3 {
             let exact = (x as f64).log2();
             let got = log2_q12(x) as f64 / 4096.0;
-            assert!((exact - got).abs() <= 2e-4 + 1.0 / 4096.0, "log2({x}) = {exact}, got {got}");
+            assert!(
+                (exact - got).abs() <= 2e-4 + 1.0 / 4096.0,
+                "log2({x}) = {exact}, got {got}"
+            );
             x = x + x / 7 + 1;
         }
         assert!(log2_q12(u32::MAX) > 31 * 4096);

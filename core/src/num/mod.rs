@@ -7,5 +7,5 @@
 mod approx;
 mod types;
 
-pub use approx::{exp_to_watch_time, log2_q12, sigmoid};
+pub use approx::{exp2_neg_factor, exp_to_watch_time, log2_q12, sigmoid};
 pub use types::{Factor, Feature, Logit, Prob, Score, WatchRatio, WatchTime, Weight};

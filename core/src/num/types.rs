@@ -56,7 +56,11 @@ macro_rules! fixed_common {
                 }
                 let scaled = x * (Self::ONE_RAW as f64);
                 // Round half away from zero without std.
-                let rounded = if scaled >= 0.0 { scaled + 0.5 } else { scaled - 0.5 };
+                let rounded = if scaled >= 0.0 {
+                    scaled + 0.5
+                } else {
+                    scaled - 0.5
+                };
                 if rounded <= $min as f64 {
                     Self($min)
                 } else if rounded >= $max as f64 {
@@ -81,7 +85,9 @@ macro_rules! fixed_common {
 }
 
 /// A probability, `u16` with scale 2^-15: raw 0 = 0.0, raw 32768 = 1.0. Range [0, 1].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Prob(pub(crate) u16);
@@ -106,7 +112,9 @@ impl Prob {
 ///
 /// Feature builders keep values within [-4, 4] so that a validated model cannot overflow its
 /// 32-bit accumulator (see [`crate::model::Model::validate`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Feature(pub i16);
@@ -132,14 +140,18 @@ impl Feature {
 }
 
 /// A model weight, `i16` with scale 2^-12 (Q3.12). Range [-8, 8).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Weight(pub i16);
 fixed_common!(Weight, i16, 12, i16::MIN, i16::MAX);
 
 /// A log-odds (or log-seconds) value, `i32` with scale 2^-12. Range about ±524288.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Logit(pub i32);
@@ -149,7 +161,9 @@ fixed_common!(Logit, i32, 12, i32::MIN, i32::MAX);
 ///
 /// Base scores are a weighted sum of head outputs; after the negative-total rule every
 /// candidate's score is non-negative, and multipliers keep it so.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Score(pub i32);
@@ -172,7 +186,9 @@ impl Score {
 }
 
 /// A multiplier, `u16` with scale 2^-14: raw 16384 = 1.0. Range [0, 4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Factor(pub u16);
@@ -195,7 +211,9 @@ impl Factor {
 }
 
 /// A watch time, `u16` with scale 2^-5 seconds (1/32 s). Range [0, 2047.97] s.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct WatchTime(pub u16);
@@ -203,7 +221,9 @@ fixed_common!(WatchTime, u16, 5, 0, u16::MAX);
 
 /// A watch ratio (played / duration; above 1 with rewatches), `u16` with scale 2^-12.
 /// Range [0, 16).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct WatchRatio(pub u16);
@@ -234,7 +254,10 @@ mod tests {
         assert_eq!(s.scaled(Factor::from_f64(0.5)).to_f64(), 5.0);
         assert_eq!(Score(i32::MAX).scaled(Factor(u16::MAX)), Score::MAX);
         assert_eq!(Score(3).scaled(Factor(8192)), Score(1));
-        assert_eq!(Factor::from_f64(0.5).then(Factor::from_f64(0.5)), Factor::from_f64(0.25));
+        assert_eq!(
+            Factor::from_f64(0.5).then(Factor::from_f64(0.5)),
+            Factor::from_f64(0.25)
+        );
         assert_eq!(Factor(u16::MAX).then(Factor(u16::MAX)), Factor(u16::MAX));
     }
 

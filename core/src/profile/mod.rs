@@ -202,7 +202,10 @@ impl HeadWeight {
                 if F32Ext::abs(r) > 16383.0 {
                     return Err(BlobError::OutOfRange);
                 }
-                return Ok(Self { mantissa: r as i16, shift: shift as u8 });
+                return Ok(Self {
+                    mantissa: r as i16,
+                    shift: shift as u8,
+                });
             }
             shift -= 1;
         }
@@ -362,12 +365,15 @@ impl Profile {
         {
             return Err(BlobError::OutOfRange);
         }
-        let q15 = |x: f32| -> Result<u32, BlobError> { Ok(F32Ext::round(unit_interval(x)? * 32768.0) as u32) };
+        let q15 = |x: f32| -> Result<u32, BlobError> {
+            Ok(F32Ext::round(unit_interval(x)? * 32768.0) as u32)
+        };
         let integrity = CompiledIntegrity {
             enabled: ig.enabled,
             farm_min_followings: ig.farm_min_followings,
             farm_ratio_q12: F32Ext::round(ig.farm_ratio * 4096.0) as u32,
-            farm_slope_log2_q12: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 4096.0) as u32,
+            farm_slope_log2_q12: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 4096.0)
+                as u32,
             young_days: ig.young_days,
             young_floor: factor(unit_interval(ig.young_floor)?)?,
             pod_threshold: q15(ig.pod_threshold)?,
@@ -392,7 +398,8 @@ impl Profile {
             reply_factor: factor(config.reply_factor)?,
             author_steps: diversity_steps(&config.author_diversity)?,
             kind_steps: diversity_steps(&config.kind_diversity)?,
-            in_network_min_share_q16: (unit_interval(config.in_network_min_share)? * 65536.0) as u32,
+            in_network_min_share_q16: (unit_interval(config.in_network_min_share)? * 65536.0)
+                as u32,
             sponsored_floor: Score::from_f32(sp.quality_floor),
             fatigue_start,
             integrity,
@@ -421,7 +428,8 @@ impl Profile {
             sum.saturating_add(POSITIVE_OFFSET)
         } else {
             let lifted = (sum.0 as i64 + self.negative_mass).max(0);
-            Score::saturate((lifted * self.negative_scale_q32) >> 32).min_with(POSITIVE_OFFSET.0 - 1)
+            Score::saturate((lifted * self.negative_scale_q32) >> 32)
+                .min_with(POSITIVE_OFFSET.0 - 1)
         }
     }
 
@@ -436,7 +444,11 @@ impl Profile {
         let lo = self.age_table[idx].0 as i32;
         let hi = self.age_table[idx + 1].0 as i32;
         // Interpolate with a 16-bit fraction of the step.
-        let t = if self.age_shift > 16 { frac >> (self.age_shift - 16) } else { frac << (16 - self.age_shift) };
+        let t = if self.age_shift > 16 {
+            frac >> (self.age_shift - 16)
+        } else {
+            frac << (16 - self.age_shift)
+        };
         Factor((lo + (((hi - lo) * t as i32) >> 16)) as u16)
     }
 
@@ -487,7 +499,12 @@ mod tests {
                 let hw = profile.head_weight(head);
                 let frac = head.unit().frac_bits() as i32;
                 let back = hw.mantissa as f64 * 2f64.powi(frac - 12 - hw.shift as i32);
-                assert!((back - w).abs() <= w.abs() * 1e-4, "{} {:?}: {w} vs {back}", p.name(), head);
+                assert!(
+                    (back - w).abs() <= w.abs() * 1e-4,
+                    "{} {:?}: {w} vs {back}",
+                    p.name(),
+                    head
+                );
                 // The largest raw value times the mantissa fits in i32.
                 assert!((u16::MAX as i64 * hw.mantissa as i64).abs() < i32::MAX as i64);
             }
@@ -517,9 +534,14 @@ mod tests {
         for age_s in (0..a.max_age_s).step_by(97) {
             let m = age_s as f64 / 60.0;
             let exact = a.floor as f64
-                + (1.0 - a.floor as f64) / (1.0 + (a.slope_per_min as f64 * (m - a.halflife_min as f64)).exp());
+                + (1.0 - a.floor as f64)
+                    / (1.0 + (a.slope_per_min as f64 * (m - a.halflife_min as f64)).exp());
             let got = profile.age_factor(age_s);
-            assert!((got.to_f64() - exact).abs() < 2e-3, "age {age_s}: {exact} vs {}", got.to_f64());
+            assert!(
+                (got.to_f64() - exact).abs() < 2e-3,
+                "age {age_s}: {exact} vs {}",
+                got.to_f64()
+            );
             assert!(got <= prev, "age factor must not grow with age");
             prev = got;
         }

@@ -1,0 +1,128 @@
+//! Hydration: turns a candidate, the user's state and the request time into the model's
+//! [`FEATURES`] inputs. Every feature is clamped to [-4, 4] (the bound model validation
+//! relies on), and every formula is written down here once; the f64 reference mirrors it.
+
+use crate::input::Candidate;
+use crate::model::FEATURES;
+use crate::num::{log2_q12, Feature};
+use crate::state::UserState;
+
+/// Names of the features, in order (for reports and the trainer).
+pub const FEATURE_NAMES: [&str; FEATURES] = [
+    "topic_interest",    // user's interest in the topic, [-1, 1]
+    "author_affinity",   // user's affinity to the author, [-1, 1]
+    "in_network",        // 1 if from a followed account
+    "like_rate",         // 16 * likes / (impressions + 32)
+    "comment_rate",      // 64 * comments / (impressions + 32)
+    "share_rate",        // 64 * shares / (impressions + 32)
+    "negative_rate",     // 256 * negative / (impressions + 32)
+    "mean_watch_ratio",  // as is
+    "completion_rate",   // as is
+    "skip_rate",         // as is
+    "rewatch_rate",      // as is
+    "log_duration",      // log2(1 + floor(duration_ms / 1024)) / 8
+    "early_velocity",    // log2(1 + engagements in the first 2 h) / 16
+    "author_engagement", // 32 * author engagement rate
+    "age_log",           // log2(1 + floor(age_s / 64)) / 16
+    "is_video",          // 1 for video and live kinds
+];
+
+/// Smoothing: counts are divided by impressions plus this many, so a handful of early views
+/// cannot produce an extreme rate.
+pub const RATE_PRIOR_IMPRESSIONS: u32 = 32;
+
+/// Feature vector of one candidate.
+#[inline]
+pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES] {
+    let g = &c.global;
+    let denom = g.impressions.saturating_add(RATE_PRIOR_IMPRESSIONS);
+    // rate * 2^30 = count * floor(2^30 / denom); counts are clamped to denom so the product
+    // stays below 2^30.
+    let inv = (1u32 << 30) / denom;
+    let rate_q30 = |count: u32| count.min(denom) * inv;
+    let q12 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);
+    let ae = (c.author.engagement_rate.raw() as u32) << 2; // Q15 * 32 -> Q12: << 5 >> 3
+    [
+        user.topic_interest(c.topic),
+        user.author_affinity(c.author_id),
+        Feature(if c.flags.in_network() { 4096 } else { 0 }),
+        q12(rate_q30(g.likes) >> 14),
+        q12(rate_q30(g.comments) >> 12),
+        q12(rate_q30(g.shares) >> 12),
+        q12(rate_q30(g.negative) >> 10),
+        q12(g.mean_watch_ratio.raw() as u32),
+        g.completion_rate.to_feature(),
+        g.skip_rate.to_feature(),
+        g.rewatch_rate.to_feature(),
+        q12((log2_q12(1 + (c.duration_ms >> 10)) >> 3) as u32),
+        q12((log2_q12(g.engagements_first_2h.saturating_add(1)) >> 4) as u32),
+        q12(ae),
+        q12((log2_q12(1 + (age_s >> 6)) >> 4) as u32),
+        Feature(if c.kind.is_video() { 4096 } else { 0 }),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{CandidateFlags, ContentKind, GlobalSignals};
+    use crate::num::{Prob, WatchRatio};
+
+    #[test]
+    fn features_follow_their_documented_formulas() {
+        let c = Candidate {
+            item_id: 1,
+            author_id: 2,
+            created_at: 0,
+            duration_ms: 15 * 1024,
+            kind: ContentKind::ShortVideo,
+            topic: 1,
+            flags: CandidateFlags::new(true, false, false),
+            global: GlobalSignals {
+                impressions: 968,
+                likes: 50,
+                comments: 10,
+                shares: 5,
+                negative: 2,
+                engagements_first_2h: 63,
+                mean_watch_ratio: WatchRatio::from_f64(0.75),
+                completion_rate: Prob::from_f64(0.5),
+                ..GlobalSignals::default()
+            },
+            ..Candidate::default()
+        };
+        let x = build(&c, &UserState::new(), 64 * 255);
+        let close = |f: Feature, v: f64| (f.to_f64() - v).abs() < 2.0 / 4096.0;
+        assert_eq!(x[0], Feature(0));
+        assert_eq!(x[2], Feature::ONE);
+        assert!(close(x[3], 16.0 * 50.0 / 1000.0), "{:?}", x[3]);
+        assert!(close(x[4], 64.0 * 10.0 / 1000.0));
+        assert!(close(x[5], 64.0 * 5.0 / 1000.0));
+        assert!(close(x[6], 256.0 * 2.0 / 1000.0));
+        assert!(close(x[7], 0.75));
+        assert!(close(x[8], 0.5));
+        assert!(close(x[11], 4.0 / 8.0));
+        assert!(close(x[12], 6.0 / 16.0));
+        assert!(close(x[14], 8.0 / 16.0));
+        assert_eq!(x[15], Feature::ONE);
+    }
+
+    #[test]
+    fn extreme_inputs_stay_within_the_clamp() {
+        let mut c = Candidate::default();
+        c.global.likes = u32::MAX;
+        c.global.negative = u32::MAX;
+        c.global.impressions = 0;
+        c.global.engagements_first_2h = u32::MAX;
+        c.global.mean_watch_ratio = WatchRatio::MAX;
+        c.duration_ms = u32::MAX;
+        c.author.engagement_rate = Prob::ONE;
+        for x in build(&c, &UserState::new(), u32::MAX) {
+            assert!(x.raw().unsigned_abs() as i32 <= Feature::CLAMP, "{x:?}");
+        }
+        c.global.impressions = u32::MAX;
+        for x in build(&c, &UserState::new(), 0) {
+            assert!(x.raw().unsigned_abs() as i32 <= Feature::CLAMP, "{x:?}");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Filters: candidates that must not be shown at all, decided before any scoring work.
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::Candidate;
+use crate::num::Factor;
+use crate::profile::Profile;
+use crate::state::{MuteKind, UserState};
+
+/// A candidate posted more than this far in the future (clock skew beyond reason) is dropped;
+/// within it, its age counts as zero.
+pub const FUTURE_TOLERANCE_S: u32 = 300;
+
+const DAY_S: u64 = 86_400;
+
+/// Why a candidate was filtered out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum FilterReason {
+    /// Shown to the user recently.
+    Seen = 0,
+    /// Author muted or blocked.
+    Muted = 1,
+    /// Author in the "see fewer" window.
+    SeeFewer = 2,
+    /// Older than the profile's age cut.
+    TooOld = 3,
+    /// Timestamp too far in the future.
+    FromFuture = 4,
+}
+
+impl FilterReason {
+    /// Number of reasons.
+    pub const COUNT: usize = 5;
+}
+
+/// A candidate that passed the filters, with what the filters learned about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Admitted {
+    /// Age in seconds (0 for slightly-future posts).
+    pub age_s: u32,
+    /// "See fewer" recovery factor (1 when no record).
+    pub fatigue: Factor,
+}
+
+/// Decides whether a candidate may be shown at `now`.
+#[inline]
+pub fn admit(
+    c: &Candidate,
+    user: &UserState,
+    profile: &Profile,
+    now: u32,
+) -> Result<Admitted, FilterReason> {
+    let age_s = if c.created_at > now {
+        if c.created_at - now > FUTURE_TOLERANCE_S {
+            return Err(FilterReason::FromFuture);
+        }
+        0
+    } else {
+        now - c.created_at
+    };
+    if age_s > profile.config().age.max_age_s {
+        return Err(FilterReason::TooOld);
+    }
+    if user.has_seen(c.item_id) {
+        return Err(FilterReason::Seen);
+    }
+    let fatigue = match user.mute_record(c.author_id) {
+        None => Factor::ONE,
+        Some(r) => match r.kind {
+            MuteKind::Mute | MuteKind::Block => return Err(FilterReason::Muted),
+            MuteKind::SeeFewer => fatigue_factor(profile, now.saturating_sub(r.at))?,
+        },
+    };
+    Ok(Admitted { age_s, fatigue })
+}
+
+/// X's fatigue rule: filtered for `filter_days`, then linear from `start_factor` to 1 over
+/// `recovery_days`.
+fn fatigue_factor(profile: &Profile, since_s: u32) -> Result<Factor, FilterReason> {
+    let f = &profile.config().fatigue;
+    let filter_s = f.filter_days as u64 * DAY_S;
+    let recovery_s = f.recovery_days as u64 * DAY_S;
+    let since = since_s as u64;
+    if since < filter_s {
+        return Err(FilterReason::SeeFewer);
+    }
+    if since >= filter_s + recovery_s {
+        return Ok(Factor::ONE);
+    }
+    let start = profile.fatigue_start.0 as u64;
+    let climb = (Factor::ONE.0 as u64 - start) * (since - filter_s) / recovery_s;
+    Ok(Factor((start + climb) as u16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Platform;
+    use crate::state::{Feedback, FeedbackKind};
+
+    fn setup() -> (Profile, UserState, Candidate) {
+        let p = Profile::compile(Platform::X.config()).unwrap();
+        let c = Candidate {
+            item_id: 10,
+            author_id: 20,
+            created_at: 1_000_000,
+            ..Candidate::default()
+        };
+        (p, UserState::new(), c)
+    }
+
+    #[test]
+    fn age_cut_and_future_tolerance() {
+        let (p, u, c) = setup();
+        assert_eq!(admit(&c, &u, &p, 1_000_100).map(|a| a.age_s), Ok(100));
+        assert_eq!(admit(&c, &u, &p, 1_000_000 - 200).map(|a| a.age_s), Ok(0));
+        assert_eq!(
+            admit(&c, &u, &p, 1_000_000 - 301),
+            Err(FilterReason::FromFuture)
+        );
+        assert_eq!(
+            admit(&c, &u, &p, 1_000_000 + 48 * 3600 + 1),
+            Err(FilterReason::TooOld)
+        );
+        assert!(admit(&c, &u, &p, 1_000_000 + 48 * 3600).is_ok());
+    }
+
+    #[test]
+    fn seen_muted_and_see_fewer() {
+        let (p, mut u, c) = setup();
+        let fb = |item_id, kind| Feedback {
+            item_id,
+            author_id: 20,
+            topic: 0,
+            at: 1_000_000,
+            kind,
+        };
+        u.apply(&fb(99, FeedbackKind::SeeFewer)).unwrap();
+        let now = 1_000_000 + 3600;
+        assert_eq!(admit(&c, &u, &p, now), Err(FilterReason::SeeFewer));
+        let at = |days: u32| 1_000_000 + days * 86_400;
+        let posted = |days| Candidate {
+            created_at: at(days),
+            ..c
+        };
+        assert_eq!(
+            admit(&posted(14), &u, &p, at(14)).map(|a| a.fatigue),
+            Ok(Factor::from_f64(0.2))
+        );
+        let mid = admit(&posted(84), &u, &p, at(84)).unwrap().fatigue;
+        assert!((mid.to_f64() - 0.6).abs() < 1e-3, "{mid:?}");
+        assert_eq!(
+            admit(&posted(200), &u, &p, at(200)).map(|a| a.fatigue),
+            Ok(Factor::ONE)
+        );
+        u.apply(&fb(98, FeedbackKind::Mute)).unwrap();
+        assert_eq!(admit(&c, &u, &p, now), Err(FilterReason::Muted));
+        let mut u2 = UserState::new();
+        u2.apply(&Feedback {
+            author_id: 1,
+            ..fb(10, FeedbackKind::Like)
+        })
+        .unwrap();
+        assert_eq!(admit(&c, &u2, &p, now), Err(FilterReason::Seen));
+    }
+}

@@ -1,0 +1,173 @@
+//! Demotion of inauthentic amplification. Each rule looks at signals the server sends with
+//! the candidate and returns a factor in [floor, 1]; honest accounts get exactly 1.
+//!
+//! | rule | signal | constants (profile) |
+//! |---|---|---|
+//! | follow farming (X's tweepcred) | (1 + followings) / (1 + followers) above `farm_ratio` with more than `farm_min_followings` followings | factor `exp(-farm_slope * (ratio - farm_ratio))` |
+//! | very young account | account age below `young_days` | linear from `young_floor` at day 0 to 1 |
+//! | engagement pod | early-engager overlap x (first-10-min / first-2-h engagements) above `pod_threshold` | linear to `pod_floor` at 1 |
+//! | bought followers | at least `bought_min_followers` followers but engagements per follower per post below `bought_rate` | linear to `bought_floor` at rate 0 |
+//! | bot-like regularity | posting regularity above `bot_threshold` | linear to `bot_floor` at 1 |
+
+use super::explain::{FactorChain, FactorKind, Trace};
+use crate::input::Candidate;
+use crate::num::{exp2_neg_factor, Factor};
+use crate::profile::Profile;
+
+/// `1 - (1 - floor) * t` for `t` in Q15 [0, 1].
+#[inline]
+fn ramp(floor: Factor, t_q15: u32) -> Factor {
+    let drop = ((Factor::ONE.0 - floor.0.min(Factor::ONE.0)) as u32 * t_q15.min(32768)) >> 15;
+    Factor(Factor::ONE.0 - drop as u16)
+}
+
+/// Share of the way from `threshold` to 1 (both Q15), in Q15.
+#[inline]
+fn past_threshold(signal: u32, threshold: u32) -> u32 {
+    ((signal - threshold) << 15) / (32768 - threshold)
+}
+
+/// Applies every integrity rule that fires to the chain, in table order.
+#[inline]
+pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut FactorChain<'_, T>) {
+    let ig = &profile.integrity;
+    if !ig.enabled {
+        return;
+    }
+    let a = &c.author;
+    let g = &c.global;
+    let mut apply = |kind: FactorKind, x: Factor| chain.apply(kind, x);
+
+    if a.followings > ig.farm_min_followings {
+        let ratio_q12 = (((a.followings as u64 + 1) << 12) / (a.followers as u64 + 1))
+            .min(u32::MAX as u64) as u32;
+        if ratio_q12 > ig.farm_ratio_q12 {
+            let e = ((ratio_q12 - ig.farm_ratio_q12) as u64 * ig.farm_slope_log2_q12 as u64) >> 12;
+            apply(
+                FactorKind::FollowFarming,
+                exp2_neg_factor(e.min(u32::MAX as u64) as u32),
+            );
+        }
+    }
+    if a.account_age_days < ig.young_days {
+        let t = (((ig.young_days - a.account_age_days) as u64) << 15) / ig.young_days as u64;
+        apply(FactorKind::YoungAccount, ramp(ig.young_floor, t as u32));
+    }
+    let overlap = g.early_engager_overlap.raw() as u32;
+    if overlap > 0 && g.engagements_first_10m > 0 {
+        let early = g.engagements_first_10m.min(g.engagements_first_2h.max(1)) as u64;
+        let burst = ((early << 15) / g.engagements_first_2h.max(1) as u64) as u32;
+        let pod = (overlap * burst) >> 15;
+        if pod > ig.pod_threshold {
+            apply(
+                FactorKind::EngagementPod,
+                ramp(ig.pod_floor, past_threshold(pod, ig.pod_threshold)),
+            );
+        }
+    }
+    let rate = a.engagement_rate.raw() as u32;
+    if a.followers >= ig.bought_min_followers && rate < ig.bought_rate {
+        let t = ((ig.bought_rate - rate) << 15) / ig.bought_rate;
+        apply(FactorKind::BoughtFollowers, ramp(ig.bought_floor, t));
+    }
+    let regularity = a.posting_regularity.raw() as u32;
+    if regularity > ig.bot_threshold {
+        apply(
+            FactorKind::BotRegularity,
+            ramp(ig.bot_floor, past_threshold(regularity, ig.bot_threshold)),
+        );
+    }
+}
+
+/// The combined integrity factor alone (for tests and reports).
+pub fn factor<T: Trace>(profile: &Profile, c: &Candidate, trace: &mut T) -> Factor {
+    let mut chain = FactorChain::new(trace);
+    apply(profile, c, &mut chain);
+    chain.product
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::explain::NoTrace;
+    use super::*;
+    use crate::input::{AuthorSignals, GlobalSignals};
+    use crate::num::Prob;
+    use crate::profile::Platform;
+
+    fn honest() -> Candidate {
+        Candidate {
+            author: AuthorSignals {
+                followers: 5_000,
+                followings: 300,
+                account_age_days: 900,
+                impressions: 1_000_000,
+                engagement_rate: Prob::from_f64(0.02),
+                posting_regularity: Prob::from_f64(0.3),
+            },
+            global: GlobalSignals {
+                engagements_first_10m: 5,
+                engagements_first_2h: 60,
+                early_engager_overlap: Prob::from_f64(0.1),
+                ..GlobalSignals::default()
+            },
+            ..Candidate::default()
+        }
+    }
+
+    fn x() -> Profile {
+        Profile::compile(Platform::X.config()).unwrap()
+    }
+
+    #[test]
+    fn honest_accounts_are_untouched() {
+        assert_eq!(factor(&x(), &honest(), &mut NoTrace), Factor::ONE);
+    }
+
+    #[test]
+    fn follow_farming_uses_the_tweepcred_formula() {
+        let mut c = honest();
+        c.author.followings = 4_000;
+        c.author.followers = 2_000; // ratio ~2.0
+        let ratio = 4001.0 / 2001.0;
+        let exact = (-5.0f64 * (ratio - 0.6)).exp();
+        let got = factor(&x(), &c, &mut NoTrace).to_f64();
+        assert!((got - exact).abs() < 2e-3, "{got} vs {exact}");
+    }
+
+    #[test]
+    fn each_inauthentic_pattern_is_demoted() {
+        let p = x();
+        let mut young = honest();
+        young.author.account_age_days = 0;
+        assert_eq!(factor(&p, &young, &mut NoTrace), Factor::from_f64(0.3));
+        let mut pod = honest();
+        pod.global.engagements_first_10m = 60;
+        pod.global.early_engager_overlap = Prob::ONE;
+        assert_eq!(factor(&p, &pod, &mut NoTrace), Factor::from_f64(0.1));
+        let mut bought = honest();
+        bought.author.followers = 200_000;
+        bought.author.engagement_rate = Prob::ZERO;
+        assert_eq!(factor(&p, &bought, &mut NoTrace), Factor::from_f64(0.2));
+        let mut bot = honest();
+        bot.author.posting_regularity = Prob::ONE;
+        assert_eq!(factor(&p, &bot, &mut NoTrace), Factor::from_f64(0.15));
+    }
+
+    #[test]
+    fn disabled_integrity_is_neutral_and_extremes_do_not_panic() {
+        let mut cfg = Platform::X.config();
+        cfg.integrity.enabled = false;
+        let p = Profile::compile(cfg).unwrap();
+        let mut c = honest();
+        c.author.account_age_days = 0;
+        assert_eq!(factor(&p, &c, &mut NoTrace), Factor::ONE);
+        let mut e = Candidate::default();
+        e.author.followings = u32::MAX;
+        e.author.posting_regularity = Prob::ONE;
+        e.global.engagements_first_10m = u32::MAX;
+        e.global.early_engager_overlap = Prob::ONE;
+        e.author.followers = u32::MAX;
+        let f = factor(&x(), &e, &mut NoTrace);
+        assert!(f < Factor::ONE);
+    }
+}

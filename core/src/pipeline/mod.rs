@@ -1,0 +1,292 @@
+//! The ranking pipeline, one stage per module, in the order a candidate meets them:
+//!
+//! 1. [`filter`]: seen items, muted or blocked authors, "see fewer" windows, age cut.
+//! 2. [`features`]: the model's inputs from the candidate and the user's state.
+//! 3. [`score`]: model heads combined by the profile's weights, the negative-total rule, and
+//!    the non-positional multipliers, including [`integrity`].
+//! 4. [`select`]: bounded top-P pools (organic, exploration, sponsored).
+//! 5. [`rerank`]: position by position: slots, diversity, network rules.
+//! 6. [`explain`]: on request, the exact breakdown of any ranked item's score.
+//!
+//! Stages 1-4 run per candidate as it arrives ([`RankSession::push`]), so a device can
+//! stream candidates without ever holding the whole batch; stage 5 runs once per page.
+
+pub mod explain;
+pub mod features;
+pub mod filter;
+pub mod integrity;
+pub mod rerank;
+pub mod score;
+pub mod select;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RankError;
+use crate::input::Candidate;
+use crate::model::Model;
+use crate::profile::Profile;
+use crate::state::UserState;
+
+use explain::{Explanation, NoTrace};
+use filter::FilterReason;
+use select::{Pool, PoolEntry};
+
+pub use rerank::{Placement, RankedItem};
+
+/// Default capacity of the organic pool: the best 128 scored candidates compete for the page.
+pub const DEFAULT_POOL: usize = 128;
+/// Capacity of the exploration pool (small and new creators).
+pub const EXPLORATION_POOL: usize = 8;
+/// Capacity of the sponsored pool.
+pub const SPONSORED_POOL: usize = 8;
+
+/// Everything a rank call reads.
+#[derive(Clone, Copy, Debug)]
+pub struct RankContext<'a> {
+    /// Model.
+    pub model: &'a Model,
+    /// Profile.
+    pub profile: &'a Profile,
+    /// User state (read only while ranking).
+    pub user: &'a UserState,
+    /// Request time, seconds.
+    pub now: u32,
+}
+
+/// Counters of one rank call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RankStats {
+    /// Candidates received.
+    pub received: u32,
+    /// Candidates filtered out, by [`FilterReason`].
+    pub filtered: [u32; FilterReason::COUNT],
+    /// Candidates scored.
+    pub scored: u32,
+    /// Sponsored candidates below the profile's quality floor.
+    pub sponsored_below_floor: u32,
+    /// Scored candidates that did not fit the pools (the weakest are dropped first).
+    pub pool_overflow: u32,
+}
+
+/// A ranked page of at most `K` items.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankedFeed<const K: usize> {
+    /// The page, in display order.
+    pub items: heapless::Vec<RankedItem, K>,
+    /// Counters.
+    pub stats: RankStats,
+}
+
+/// One rank call in progress: accepts up to `N` candidates, keeps the best `P` by score.
+///
+/// ```
+/// use edgerank_core::input::Candidate;
+/// use edgerank_core::model::Model;
+/// use edgerank_core::pipeline::{RankContext, RankSession};
+/// use edgerank_core::profile::{Platform, Profile};
+/// use edgerank_core::state::UserState;
+///
+/// let model = Model::default();
+/// let profile = Profile::compile(Platform::TikTok.config()).unwrap();
+/// let user = UserState::new();
+/// let ctx = RankContext { model: &model, profile: &profile, user: &user, now: 10_000 };
+/// let mut session = RankSession::<256, 64>::new(ctx);
+/// for id in 0..100 {
+///     let c = Candidate { item_id: id, author_id: id % 7, created_at: 9_000, ..Candidate::default() };
+///     session.push(&c).expect("within capacity");
+/// }
+/// let page = session.finish::<10>(10).expect("k within capacity");
+/// assert_eq!(page.items.len(), 10);
+/// ```
+pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL> {
+    ctx: RankContext<'a>,
+    organic: Pool<P>,
+    exploration: Pool<EXPLORATION_POOL>,
+    sponsored: Pool<SPONSORED_POOL>,
+    stats: RankStats,
+    organic_offers: u32,
+    sponsored_offers: u32,
+}
+
+impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
+    /// Starts a rank call.
+    pub fn new(ctx: RankContext<'a>) -> Self {
+        Self {
+            ctx,
+            organic: Pool::new(),
+            exploration: Pool::new(),
+            sponsored: Pool::new(),
+            stats: RankStats::default(),
+            organic_offers: 0,
+            sponsored_offers: 0,
+        }
+    }
+
+    /// Filters, scores and pools one candidate. Refuses the (N+1)-th.
+    #[inline]
+    pub fn push(&mut self, c: &Candidate) -> Result<(), RankError> {
+        if self.stats.received as usize >= N {
+            return Err(RankError::TooManyCandidates { capacity: N as u32 });
+        }
+        let index = self.stats.received;
+        self.stats.received += 1;
+        let ctx = &self.ctx;
+        let admitted = match filter::admit(c, ctx.user, ctx.profile, ctx.now) {
+            Ok(a) => a,
+            Err(reason) => {
+                self.stats.filtered[reason as usize] += 1;
+                return Ok(());
+            }
+        };
+        let scored = score::score(ctx.model, ctx.profile, ctx.user, c, admitted, &mut NoTrace);
+        self.stats.scored += 1;
+        let entry = PoolEntry {
+            score: scored.unplaced,
+            item_id: c.item_id,
+            author_id: c.author_id,
+            index,
+            kind: c.kind,
+            flags: c.flags,
+        };
+        if c.flags.sponsored() {
+            if scored.unplaced >= ctx.profile.sponsored_floor {
+                self.sponsored_offers += 1;
+                self.sponsored.offer(entry);
+            } else {
+                self.stats.sponsored_below_floor += 1;
+            }
+        } else {
+            self.organic_offers += 1;
+            self.organic.offer(entry);
+            if is_exploration_candidate(ctx.profile, c, admitted.age_s) {
+                self.exploration.offer(entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the page of at most `k` items.
+    pub fn finish<const K: usize>(self, k: usize) -> Result<RankedFeed<K>, RankError> {
+        if k > K {
+            return Err(RankError::KTooLarge { capacity: K as u32 });
+        }
+        let mut stats = self.stats;
+        let organic = self.organic.into_sorted();
+        let exploration = self.exploration.into_sorted();
+        let sponsored = self.sponsored.into_sorted();
+        stats.pool_overflow = (self.organic_offers - organic.len() as u32)
+            + (self.sponsored_offers - sponsored.len() as u32);
+        let mut organic_taken = [false; P];
+        let mut exploration_taken = [false; EXPLORATION_POOL];
+        let mut sponsored_taken = [false; SPONSORED_POOL];
+        let mut items = heapless::Vec::new();
+        rerank::fill_page(
+            self.ctx.profile,
+            rerank::Pools {
+                organic: &organic,
+                organic_taken: &mut organic_taken,
+                exploration: &exploration,
+                exploration_taken: &mut exploration_taken,
+                sponsored: &sponsored,
+                sponsored_taken: &mut sponsored_taken,
+            },
+            k,
+            &mut items,
+        );
+        Ok(RankedFeed { items, stats })
+    }
+}
+
+/// Whether a candidate may fill an exploration slot.
+#[inline]
+fn is_exploration_candidate(profile: &Profile, c: &Candidate, age_s: u32) -> bool {
+    let e = &profile.config().exploration;
+    e.slots != 0
+        && c.author.followers <= e.max_followers
+        && c.author.impressions < e.max_author_impressions
+        && age_s < e.max_age_s
+}
+
+/// Ranks a batch held in memory: at most `N` candidates in, at most `k <= K` items out.
+///
+/// ```
+/// use edgerank_core::input::Candidate;
+/// use edgerank_core::model::Model;
+/// use edgerank_core::pipeline::{rank, RankContext};
+/// use edgerank_core::profile::{Platform, Profile};
+/// use edgerank_core::state::UserState;
+///
+/// let model = Model::default();
+/// let profile = Profile::compile(Platform::X.config()).unwrap();
+/// let user = UserState::new();
+/// let ctx = RankContext { model: &model, profile: &profile, user: &user, now: 5_000 };
+/// let batch: Vec<Candidate> =
+///     (0..50).map(|i| Candidate { item_id: i, author_id: i, created_at: 4_000, ..Default::default() }).collect();
+/// let page = rank::<256, 32>(&ctx, &batch, 20).unwrap();
+/// assert_eq!(page.items.len(), 20);
+/// assert!(rank::<16, 32>(&ctx, &batch, 20).is_err()); // over capacity: an error, not a panic
+/// ```
+pub fn rank<const N: usize, const K: usize>(
+    ctx: &RankContext<'_>,
+    candidates: &[Candidate],
+    k: usize,
+) -> Result<RankedFeed<K>, RankError> {
+    if candidates.len() > N {
+        return Err(RankError::TooManyCandidates { capacity: N as u32 });
+    }
+    if k > K {
+        return Err(RankError::KTooLarge { capacity: K as u32 });
+    }
+    let mut session = RankSession::<N>::new(*ctx);
+    for c in candidates {
+        session.push(c)?;
+    }
+    session.finish(k)
+}
+
+/// The breakdown of a ranked item's score, recomputed from its candidate. `None` if the
+/// candidate would not pass the filters in this context (it cannot have been ranked).
+///
+/// ```
+/// # use edgerank_core::input::Candidate;
+/// # use edgerank_core::model::Model;
+/// # use edgerank_core::pipeline::{explain, rank, RankContext};
+/// # use edgerank_core::profile::{Platform, Profile};
+/// # use edgerank_core::state::UserState;
+/// # let model = Model::default();
+/// # let profile = Profile::compile(Platform::X.config()).unwrap();
+/// # let user = UserState::new();
+/// # let ctx = RankContext { model: &model, profile: &profile, user: &user, now: 5_000 };
+/// # let batch: Vec<Candidate> =
+/// #     (0..50).map(|i| Candidate { item_id: i, author_id: i % 3, created_at: 4_000, ..Default::default() }).collect();
+/// let page = rank::<256, 32>(&ctx, &batch, 10).unwrap();
+/// let top = &page.items[0];
+/// let why = explain(&ctx, &batch[top.index as usize], top).unwrap();
+/// assert_eq!(why.replay(&profile), top.score);
+/// ```
+pub fn explain(
+    ctx: &RankContext<'_>,
+    candidate: &Candidate,
+    item: &RankedItem,
+) -> Option<Explanation> {
+    let admitted = filter::admit(candidate, ctx.user, ctx.profile, ctx.now).ok()?;
+    let mut why = Explanation::default();
+    score::score(
+        ctx.model,
+        ctx.profile,
+        ctx.user,
+        candidate,
+        admitted,
+        &mut why,
+    );
+    why.non_positional = why.factors.len() as u8;
+    use explain::{FactorKind, Trace};
+    if item.author_factor != crate::num::Factor::ONE {
+        why.factor(FactorKind::AuthorDiversity, item.author_factor);
+    }
+    if item.kind_factor != crate::num::Factor::ONE {
+        why.factor(FactorKind::KindDiversity, item.kind_factor);
+    }
+    Some(why)
+}

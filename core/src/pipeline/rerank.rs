@@ -1,0 +1,260 @@
+//! Re-ranking: fills the page position by position from the scored pools.
+//!
+//! At each position, in this order:
+//! 1. a sponsored slot (from `first_slot`, every `spacing`, at most `max_per_page`) takes the
+//!    best sponsored item that passed the quality floor;
+//! 2. an exploration slot takes the best item from a small or new creator;
+//! 3. otherwise the best organic item by *adjusted* score: its score times the author
+//!    diversity factor for the k-th item of that author already on the page, times the
+//!    content-kind diversity factor. If the page has had `max_out_of_network_run`
+//!    recommended items in a row, or its in-network share would fall below the profile's
+//!    minimum, the choice is restricted to in-network items while any remain.
+//!
+//! Diversity factors never exceed 1, so an item's adjusted score never exceeds its pool
+//! score. The pool is sorted by score, and the scan for the best adjusted score stops at the
+//! first item whose pool score is below the best found: usually after a few items, which keeps
+//! the page O(K) scans of a short prefix rather than O(K * P).
+
+use serde::{Deserialize, Serialize};
+
+use super::select::PoolEntry;
+use crate::input::ContentKind;
+use crate::num::{Factor, Score};
+use crate::profile::{Profile, DIVERSITY_STEPS, SLOT_POSITIONS};
+
+/// How an item got its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Placement {
+    /// Best adjusted score among all remaining organic items.
+    Ranked,
+    /// Best adjusted score among in-network items, because a network rule restricted the
+    /// choice (out-of-network run length or in-network share).
+    Constrained,
+    /// An exploration slot for small and new creators.
+    Exploration,
+    /// A sponsored slot.
+    Sponsored,
+}
+
+/// One item of the ranked page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RankedItem {
+    /// Item id.
+    pub item_id: u32,
+    /// Author id.
+    pub author_id: u32,
+    /// Position of the candidate in the request.
+    pub index: u32,
+    /// Final score: `unplaced` times the positional factors.
+    pub score: Score,
+    /// Score before page-position rules.
+    pub unplaced: Score,
+    /// Same-author factor applied at this position.
+    pub author_factor: Factor,
+    /// Same-kind factor applied at this position.
+    pub kind_factor: Factor,
+    /// How it was placed.
+    pub placement: Placement,
+}
+
+/// Page state while filling positions.
+struct Page<'p, const K: usize> {
+    profile: &'p Profile,
+    items: &'p mut heapless::Vec<RankedItem, K>,
+    /// (author, items on the page so far).
+    authors: heapless::Vec<(u32, u8), K>,
+    kinds: [u8; ContentKind::COUNT],
+    in_network: usize,
+    oon_run: usize,
+    sponsored: usize,
+}
+
+impl<const K: usize> Page<'_, K> {
+    fn author_count(&self, author_id: u32) -> usize {
+        self.authors
+            .iter()
+            .find(|(a, _)| *a == author_id)
+            .map_or(0, |(_, n)| *n as usize)
+    }
+
+    #[inline]
+    fn factors(&self, e: &PoolEntry) -> (Factor, Factor) {
+        let a = self.author_count(e.author_id).min(DIVERSITY_STEPS - 1);
+        let k = (self.kinds[e.kind.index()] as usize).min(DIVERSITY_STEPS - 1);
+        (self.profile.author_steps[a], self.profile.kind_steps[k])
+    }
+
+    fn contains(&self, item_id: u32) -> bool {
+        self.items.iter().any(|i| i.item_id == item_id)
+    }
+
+    fn push(&mut self, e: &PoolEntry, placement: Placement) {
+        let (a, k) = if placement == Placement::Sponsored {
+            (Factor::ONE, Factor::ONE)
+        } else {
+            self.factors(e)
+        };
+        let item = RankedItem {
+            item_id: e.item_id,
+            author_id: e.author_id,
+            index: e.index,
+            score: e.score.scaled(a.then(k)),
+            unplaced: e.score,
+            author_factor: a,
+            kind_factor: k,
+            placement,
+        };
+        // The caller stops at K items, so this push has room.
+        let _ = self.items.push(item);
+        if placement == Placement::Sponsored {
+            self.sponsored += 1;
+            return;
+        }
+        match self.authors.iter_mut().find(|(a, _)| *a == e.author_id) {
+            Some((_, n)) => *n = n.saturating_add(1),
+            None => {
+                let _ = self.authors.push((e.author_id, 1));
+            }
+        }
+        let kc = &mut self.kinds[e.kind.index()];
+        *kc = kc.saturating_add(1);
+        if e.flags.in_network() {
+            self.in_network += 1;
+            self.oon_run = 0;
+        } else {
+            self.oon_run += 1;
+        }
+    }
+
+    fn is_sponsored_slot(&self, pos: usize) -> bool {
+        let sp = &self.profile.config().sponsored;
+        let first = sp.first_slot as usize;
+        pos >= first
+            && (pos - first) % sp.spacing as usize == 0
+            && self.sponsored < sp.max_per_page as usize
+    }
+
+    fn must_pick_in_network(&self, pos: usize) -> bool {
+        let run = self.profile.config().max_out_of_network_run as usize;
+        let run_full = run > 0 && self.oon_run >= run;
+        let needed =
+            ((self.profile.in_network_min_share_q16 as u64 * (pos as u64 + 1)) >> 16) as usize;
+        run_full || self.in_network < needed
+    }
+
+    /// Best remaining entry of a slot pool (by pool score), skipping items already placed.
+    fn best_of(&self, pool: &[PoolEntry], taken: &mut [bool]) -> Option<usize> {
+        for (i, e) in pool.iter().enumerate() {
+            if !taken[i] {
+                if self.contains(e.item_id) {
+                    taken[i] = true;
+                    continue;
+                }
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Best organic entry by adjusted score (see the module docs for the early stop).
+    fn best_organic(
+        &self,
+        pool: &[PoolEntry],
+        taken: &mut [bool],
+        in_network_only: bool,
+    ) -> Option<usize> {
+        let mut best: Option<(usize, Score)> = None;
+        for (i, e) in pool.iter().enumerate() {
+            if let Some((_, best_score)) = best {
+                if e.score < best_score {
+                    break;
+                }
+            }
+            if taken[i] || (in_network_only && !e.flags.in_network()) {
+                continue;
+            }
+            if self.contains(e.item_id) {
+                // A duplicate id: an earlier (better) copy is already on the page.
+                taken[i] = true;
+                continue;
+            }
+            let (a, k) = self.factors(e);
+            let adjusted = e.score.scaled(a.then(k));
+            let better = match best {
+                None => true,
+                Some((bi, bs)) => adjusted > bs || (adjusted == bs && e.index < pool[bi].index),
+            };
+            if better {
+                best = Some((i, adjusted));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+/// Pools handed to the re-ranker, each sorted best first.
+pub(crate) struct Pools<'a> {
+    pub organic: &'a [PoolEntry],
+    pub organic_taken: &'a mut [bool],
+    pub exploration: &'a [PoolEntry],
+    pub exploration_taken: &'a mut [bool],
+    pub sponsored: &'a [PoolEntry],
+    pub sponsored_taken: &'a mut [bool],
+}
+
+/// Fills up to `k` positions.
+pub(crate) fn fill_page<const K: usize>(
+    profile: &Profile,
+    pools: Pools<'_>,
+    k: usize,
+    items: &mut heapless::Vec<RankedItem, K>,
+) {
+    let mut page = Page {
+        profile,
+        items,
+        authors: heapless::Vec::new(),
+        kinds: [0; ContentKind::COUNT],
+        in_network: 0,
+        oon_run: 0,
+        sponsored: 0,
+    };
+    let explore_slots = profile.config().exploration.slots;
+    let k = k.min(K);
+    for pos in 0..k {
+        if page.is_sponsored_slot(pos) {
+            if let Some(i) = page.best_of(pools.sponsored, pools.sponsored_taken) {
+                pools.sponsored_taken[i] = true;
+                page.push(&pools.sponsored[i], Placement::Sponsored);
+                continue;
+            }
+        }
+        if pos < SLOT_POSITIONS && explore_slots & (1 << pos) != 0 {
+            if let Some(i) = page.best_of(pools.exploration, pools.exploration_taken) {
+                pools.exploration_taken[i] = true;
+                page.push(&pools.exploration[i], Placement::Exploration);
+                continue;
+            }
+        }
+        let restricted = page.must_pick_in_network(pos);
+        let pick = if restricted {
+            match page.best_organic(pools.organic, pools.organic_taken, true) {
+                Some(i) => Some((i, Placement::Constrained)),
+                None => page
+                    .best_organic(pools.organic, pools.organic_taken, false)
+                    .map(|i| (i, Placement::Ranked)),
+            }
+        } else {
+            page.best_organic(pools.organic, pools.organic_taken, false)
+                .map(|i| (i, Placement::Ranked))
+        };
+        match pick {
+            Some((i, placement)) => {
+                pools.organic_taken[i] = true;
+                page.push(&pools.organic[i], placement);
+            }
+            None => break,
+        }
+    }
+}

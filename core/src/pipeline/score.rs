@@ -1,0 +1,57 @@
+//! Scoring: model heads combined by the profile's weights, the negative-total rule, then the
+//! multipliers that do not depend on page position (age, network, reply, fatigue, integrity).
+
+use super::explain::{FactorChain, FactorKind, Trace};
+use super::features;
+use super::filter::Admitted;
+use super::integrity;
+use crate::input::Candidate;
+use crate::model::{Head, Model, HEADS};
+use crate::num::Score;
+use crate::profile::Profile;
+use crate::state::UserState;
+
+/// A candidate's score before page-position rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scored {
+    /// After the negative-total rule, before any multiplier.
+    pub base: Score,
+    /// After the non-positional multipliers.
+    pub unplaced: Score,
+}
+
+/// Scores one admitted candidate.
+#[inline]
+pub fn score<T: Trace>(
+    model: &Model,
+    profile: &Profile,
+    user: &UserState,
+    c: &Candidate,
+    admitted: Admitted,
+    trace: &mut T,
+) -> Scored {
+    let x = features::build(c, user, admitted.age_s);
+    let values = model.evaluate(&x);
+    let mut sum = Score::ZERO;
+    for h in 0..HEADS {
+        let contribution = profile.heads[h].apply(values.0[h]);
+        trace.head(Head::ALL[h], values.0[h], contribution);
+        sum = sum.saturating_add(contribution);
+    }
+    let base = profile.finish_base(sum);
+
+    let mut chain = FactorChain::new(trace);
+    chain.apply(FactorKind::Age, profile.age_factor(admitted.age_s));
+    if !c.flags.in_network() {
+        chain.apply(FactorKind::OutOfNetwork, profile.oon_factor);
+    }
+    if c.flags.reply() {
+        chain.apply(FactorKind::Reply, profile.reply_factor);
+    }
+    chain.apply(FactorKind::Fatigue, admitted.fatigue);
+    integrity::apply(profile, c, &mut chain);
+    Scored {
+        base,
+        unplaced: base.scaled(chain.product),
+    }
+}
