@@ -1,0 +1,74 @@
+//! `cargo xtask setup`: installs the thumb toolchain, QEMU and defmt-print on Debian 12.
+//! Safe to run repeatedly: each part is skipped when it is already present.
+
+use std::process::Command;
+
+use crate::util::{self, capture, find_cargo_binary, run, say, Result};
+
+/// Debian's Rust 1.96 with its library source (for `-Z build-std=core`), the LLD linker,
+/// QEMU for the mps2 boards, and the ARM binutils (for `arm-none-eabi-size`).
+pub const APT_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "lld-22",
+    "qemu-system-arm",
+    "gcc-arm-none-eabi",
+];
+
+pub fn setup() -> Result {
+    apt_packages()?;
+    defmt_print()
+}
+
+fn apt_packages() -> Result {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|pkg| !dpkg_installed(pkg))
+        .collect();
+    if missing.is_empty() {
+        say(format!(
+            "apt packages already installed: {}",
+            APT_PACKAGES.join(" ")
+        ));
+        return Ok(());
+    }
+    say(format!(
+        "installing apt packages (missing: {})",
+        missing.join(" ")
+    ));
+    run(apt_get().arg("update"))?;
+    run(apt_get()
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(APT_PACKAGES))
+}
+
+/// True when dpkg reports `pkg` as fully installed.
+fn dpkg_installed(pkg: &str) -> bool {
+    capture(Command::new("dpkg-query").args(["-W", "-f=${Status}", pkg]))
+        .is_ok_and(|status| status.trim() == "install ok installed")
+}
+
+/// `apt-get`, through `sudo` when we are not root.
+fn apt_get() -> Command {
+    let is_root = capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
+    let mut cmd = if is_root {
+        Command::new("apt-get")
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg("apt-get");
+        sudo
+    };
+    cmd.env("DEBIAN_FRONTEND", "noninteractive");
+    cmd
+}
+
+fn defmt_print() -> Result {
+    if let Some(path) = find_cargo_binary("defmt-print") {
+        say(format!("defmt-print already installed: {}", path.display()));
+        return Ok(());
+    }
+    say("installing defmt-print (cargo install, 1-3 minutes)");
+    run(util::cargo().args(["install", "defmt-print", "--locked"]))
+}
