@@ -9,6 +9,8 @@ pub mod model;
 pub mod num;
 pub mod pipeline;
 pub mod profile;
+#[cfg(feature = "reference")]
+pub mod reference;
 pub mod state;
 pub mod wire;
 

@@ -12,9 +12,7 @@ use crate::num::{Prob, WatchRatio};
 pub const TOPICS: usize = 64;
 
 /// What an item is.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum ContentKind {
@@ -113,11 +111,7 @@ impl CandidateFlags {
 
     /// Builds flags from booleans.
     pub const fn new(in_network: bool, sponsored: bool, reply: bool) -> Self {
-        Self(
-            (in_network as u8) * Self::IN_NETWORK
-                | (sponsored as u8) * Self::SPONSORED
-                | (reply as u8) * Self::REPLY,
-        )
+        Self((in_network as u8) * Self::IN_NETWORK | (sponsored as u8) * Self::SPONSORED | (reply as u8) * Self::REPLY)
     }
     /// In network.
     #[inline]

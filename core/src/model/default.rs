@@ -53,14 +53,11 @@ const HAND_WEIGHTS: [[f64; FEATURES]; HEADS] = [
 // Base rates, as logits: like 4 %, comment 0.7 %, share 0.6 %, save 0.8 %, follow 0.3 %,
 // profile visit 1.5 %, negative 0.6 %, report 0.02 %, completion 30 %, fast skip 30 %,
 // watch time e^0.7 = 2 s for a text post, quantile 0.35.
-const HAND_BIAS: [f64; HEADS] = [
-    -3.2, -5.0, -5.1, -4.8, -5.8, -4.2, -5.1, -8.5, -0.85, -0.85, 0.7, -0.6,
-];
+const HAND_BIAS: [f64; HEADS] = [-3.2, -5.0, -5.1, -4.8, -5.8, -4.2, -5.1, -8.5, -0.85, -0.85, 0.7, -0.6];
 
 // Duration buckets (ms, exclusive upper bounds): <5 s, <10 s, <15 s, <30 s, <60 s, <3 min,
 // <10 min, longer. Text and images (duration 0) fall in the first.
-const BUCKETS_MS: [u32; DURATION_BUCKETS - 1] =
-    [5_000, 10_000, 15_000, 30_000, 60_000, 180_000, 600_000];
+const BUCKETS_MS: [u32; DURATION_BUCKETS - 1] = [5_000, 10_000, 15_000, 30_000, 60_000, 180_000, 600_000];
 
 // Watch time at quantiles 0, 1/8, ..., 1 of each bucket, as fractions of the bucket's typical
 // duration (rewatches push the top above 1).

@@ -9,7 +9,7 @@ mod default;
 use serde::{Deserialize, Serialize};
 
 use crate::error::BlobError;
-use crate::num::{exp_to_watch_time, sigmoid, Feature, Logit, Prob, WatchTime, Weight};
+use crate::num::{exp, sigmoid, Feature, HeadValue, Logit, Prob, WatchTime, Weight};
 
 pub use default::DEFAULT_MODEL_ID;
 
@@ -119,34 +119,32 @@ pub enum HeadUnit {
 }
 
 impl HeadUnit {
-    /// Fractional bits of the raw output value.
-    pub const fn frac_bits(self) -> u32 {
-        match self {
-            HeadUnit::Probability => Prob::FRAC_BITS,
-            HeadUnit::Seconds => WatchTime::FRAC_BITS,
-        }
-    }
-    /// Largest real output value (1 for probabilities, about 2048 s for watch time).
+    /// Nominal largest output (1 for probabilities, 2048 s for watch time): the "mass" a
+    /// head can add to a score, used by the negative-total rule.
     pub fn max_value(self) -> f32 {
         match self {
             HeadUnit::Probability => 1.0,
-            HeadUnit::Seconds => WatchTime::MAX.0 as f32 / 32.0,
+            HeadUnit::Seconds => 2048.0,
         }
     }
 }
 
-/// The outputs of all heads for one candidate, as raw values in each head's unit.
+/// The outputs of all heads for one candidate, in [`Head`] order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HeadValues(pub [u16; HEADS]);
+pub struct HeadValues(pub [HeadValue; HEADS]);
 
 impl HeadValues {
-    /// A probability head's value.
-    pub fn prob(&self, head: Head) -> Prob {
-        Prob::from_raw(self.0[head.index()])
+    /// A head's real value (a probability, or seconds for [`Head::WatchTime`]).
+    pub fn value(&self, head: Head) -> f64 {
+        self.0[head.index()].to_f64()
     }
-    /// The expected watch time.
+    /// A probability head's value as a [`Prob`] (saturating).
+    pub fn prob(&self, head: Head) -> Prob {
+        Prob::from_raw(self.0[head.index()].to_fixed(Prob::FRAC_BITS).min(32768) as u16)
+    }
+    /// The expected watch time (saturating at [`WatchTime::MAX`]).
     pub fn watch_time(&self) -> WatchTime {
-        WatchTime(self.0[Head::WatchTime.index()])
+        WatchTime(self.0[Head::WatchTime.index()].to_fixed(WatchTime::FRAC_BITS).min(u16::MAX as u32) as u16)
     }
 }
 
@@ -170,15 +168,15 @@ pub struct Model {
     pub watch_quantiles: [[WatchTime; QUANTILE_POINTS]; DURATION_BUCKETS],
 }
 
-/// Largest |bias| a valid model may have (64.0): keeps `bias << 12` inside i32.
-const MAX_BIAS_RAW: i32 = 64 * 4096;
+/// Largest |bias| a valid model may have (64.0).
+const MAX_BIAS_RAW: i32 = 64 << 24;
 
 impl Model {
     /// Checks the invariants the scorer relies on.
     ///
     /// The accumulator bound: features are clamped to |x| <= 4.0 (raw 2^14), so a head's
-    /// Q24 sum is at most `|bias| * 2^12 + sum |w| * 2^14`; a valid model keeps that below
-    /// 2^31, so the dot product cannot overflow whatever the candidate.
+    /// Q24 sum is at most `|bias| + sum |w| * 2^14`; a valid model keeps that below 2^31, so
+    /// the dot product cannot overflow whatever the candidate.
     pub fn validate(&self) -> Result<(), BlobError> {
         if self.magic != MODEL_MAGIC {
             return Err(BlobError::BadMagic);
@@ -191,23 +189,15 @@ impl Model {
                 return Err(BlobError::OutOfRange);
             }
             let l1: i64 = row.iter().map(|w| (w.0 as i64).abs()).sum();
-            let bound = (bias.0 as i64).abs() * 4096 + l1 * Feature::CLAMP as i64;
+            let bound = (bias.0 as i64).abs() + l1 * Feature::CLAMP as i64;
             if bound >= i32::MAX as i64 {
                 return Err(BlobError::OutOfRange);
             }
         }
-        if self
-            .duration_bucket_upper_ms
-            .windows(2)
-            .any(|w| w[0] >= w[1])
-        {
+        if self.duration_bucket_upper_ms.windows(2).any(|w| w[0] >= w[1]) {
             return Err(BlobError::OutOfRange);
         }
-        if self
-            .watch_quantiles
-            .iter()
-            .any(|row| row.windows(2).any(|w| w[0] > w[1]))
-        {
+        if self.watch_quantiles.iter().any(|row| row.windows(2).any(|w| w[0] > w[1])) {
             return Err(BlobError::OutOfRange);
         }
         Ok(())
@@ -221,38 +211,31 @@ impl Model {
     /// Evaluates every head on one feature vector.
     #[inline]
     pub fn evaluate(&self, x: &[Feature; FEATURES]) -> HeadValues {
-        let mut out = [0u16; HEADS];
+        let mut out = [HeadValue::ZERO; HEADS];
         for (h, slot) in out.iter_mut().enumerate() {
             let logit = self.logit(h, x);
-            *slot = if h == Head::WatchTime.index() {
-                exp_to_watch_time(logit).0
-            } else {
-                sigmoid(logit).0
-            };
+            *slot = if h == Head::WatchTime.index() { exp(logit) } else { sigmoid(logit) };
         }
         HeadValues(out)
     }
 
-    /// One head's logit, Q12: `bias + w · x`.
+    /// One head's logit: `bias + w · x`, exact in Q24.
     #[inline]
     pub fn logit(&self, head: usize, x: &[Feature; FEATURES]) -> Logit {
         let w = &self.weights[head];
-        // Q24 accumulator; `validate` proves the sum stays inside i32 (wrapping ops keep
-        // the hot loop free of overflow checks in debug builds too).
-        let mut acc = self.bias[head].0.wrapping_shl(12);
+        // `validate` proves the sum stays inside i32 (wrapping ops keep the hot loop free of
+        // overflow checks in debug builds too).
+        let mut acc = self.bias[head].0;
         for i in 0..FEATURES {
             acc = acc.wrapping_add((x[i].0 as i32).wrapping_mul(w[i].0 as i32));
         }
-        Logit(acc >> 12)
+        Logit(acc)
     }
 
     /// Duration bucket of an item.
     #[inline]
     pub fn duration_bucket(&self, duration_ms: u32) -> usize {
-        self.duration_bucket_upper_ms
-            .iter()
-            .position(|&upper| duration_ms < upper)
-            .unwrap_or(DURATION_BUCKETS - 1)
+        self.duration_bucket_upper_ms.iter().position(|&upper| duration_ms < upper).unwrap_or(DURATION_BUCKETS - 1)
     }
 
     /// Watch time at quantile `q` of the item's duration bucket (linear between grid points):
@@ -314,16 +297,10 @@ mod tests {
         for i in 0..len {
             let mut copy = buf;
             copy[i] ^= 0x5a;
-            assert!(
-                Model::from_blob(&copy[..len]).is_err(),
-                "flip at {i} accepted"
-            );
+            assert!(Model::from_blob(&copy[..len]).is_err(), "flip at {i} accepted");
         }
         for cut in 0..len {
-            assert!(
-                Model::from_blob(&buf[..cut]).is_err(),
-                "truncation at {cut} accepted"
-            );
+            assert!(Model::from_blob(&buf[..cut]).is_err(), "truncation at {cut} accepted");
         }
     }
 
@@ -358,7 +335,7 @@ mod tests {
         m.validate().expect("at the bound");
         let x = [Feature(Feature::CLAMP as i16); FEATURES];
         let exact: i64 = FEATURES as i64 * per as i64 * Feature::CLAMP as i64;
-        assert_eq!(m.logit(0, &x).0 as i64, exact >> 12);
+        assert_eq!(m.logit(0, &x).0 as i64, exact);
     }
 
     #[test]
@@ -367,10 +344,7 @@ mod tests {
         let b = m.duration_bucket(15_000);
         let row = m.watch_quantiles[b];
         assert_eq!(m.quantile_watch_time(15_000, Prob::ZERO), row[0]);
-        assert_eq!(
-            m.quantile_watch_time(15_000, Prob::ONE),
-            row[QUANTILE_POINTS - 1]
-        );
+        assert_eq!(m.quantile_watch_time(15_000, Prob::ONE), row[QUANTILE_POINTS - 1]);
         let mid = m.quantile_watch_time(15_000, Prob::from_f64(0.5));
         assert_eq!(mid, row[4]);
         assert_eq!(m.duration_bucket(u32::MAX), DURATION_BUCKETS - 1);

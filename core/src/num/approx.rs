@@ -1,86 +1,89 @@
 //! Table-driven approximations of the logistic function, `exp` and `log2`, in fixed point.
 //!
+//! Head outputs need *relative* precision: a report probability of 2e-4 weighted by -234
+//! matters as much as a like probability of 0.05 weighted by 0.5. So [`sigmoid`] and
+//! [`exp`] return a [`HeadValue`], a 16-bit mantissa with a binary exponent.
+//!
 //! Error bounds (checked against f64 in the tests below, over the whole input range):
-//! - [`sigmoid`]: absolute error <= 1e-4 (linear interpolation on a 1/16 grid over [0, 12],
-//!   mirrored for negative inputs, saturating beyond ±12 where the true value is within 7e-6
-//!   of 0 or 1).
-//! - [`exp_to_watch_time`]: relative error <= 1e-4 plus the output's 1/32 s step.
+//! - [`sigmoid`]: relative error <= 1e-4 for outputs below 1/2, absolute error <= 4e-5 above.
+//! - [`exp`]: relative error <= 1e-4 (5e-5 for |x| < 20).
+//! - [`log2_q20`]: absolute error <= 5e-6, monotone.
 //! - [`log2_q12`]: absolute error <= 2e-4 (plus the 2^-12 output step).
 
-use super::{Factor, Logit, Prob, WatchTime};
+use super::{HeadValue, Logit};
 
 mod tables {
     include!(concat!(env!("OUT_DIR"), "/tables.rs"));
 }
-use tables::{EXP2_Q14, LOG2_1P_Q12, SIGMOID_Q15};
+use tables::{EXP2_FINE_Q15, INV_1P_EXP_Q16, LOG2_1P_Q12, LOG2_FINE_Q20};
 
-/// The logistic function `1 / (1 + e^-x)` of a Q12 logit, as a probability.
+/// `2^y` for a Q16 exponent, as `(mantissa, n)` with `2^y = mantissa * 2^(n - 15)` and the
+/// mantissa in [2^15, 2^16).
 #[inline]
-pub fn sigmoid(x: Logit) -> Prob {
-    let a = x.0.unsigned_abs();
-    // Grid step 1/16 = 256 raw; the table covers [0, 12].
-    let idx = (a >> 8) as usize;
-    let pos = if idx >= SIGMOID_Q15.len() - 1 {
-        SIGMOID_Q15[SIGMOID_Q15.len() - 1] as u32
+fn exp2_parts(y_q16: i64) -> (u32, i64) {
+    let n = y_q16 >> 16; // floor
+    let f = (y_q16 & 0xffff) as u32;
+    let idx = (f >> 8) as usize;
+    let lo = EXP2_FINE_Q15[idx];
+    let hi = EXP2_FINE_Q15[idx + 1];
+    (lo + (((hi - lo) * (f & 255)) >> 8), n)
+}
+
+/// `x * log2(e)` in Q16, for a Q24 `x`.
+#[inline]
+fn to_log2_q16(x: Logit) -> i64 {
+    const LOG2_E_Q20: i64 = 1_512_775; // round(log2(e) * 2^20)
+    (x.0 as i64 * LOG2_E_Q20) >> 28
+}
+
+/// `e^x` of a logit: the "odds" form of the weighted-logistic watch-time model.
+#[inline]
+pub fn exp(x: Logit) -> HeadValue {
+    let (mant, n) = exp2_parts(to_log2_q16(x));
+    HeadValue::normalised(mant, n + 1)
+}
+
+/// `1 / (1 + e^-x)` of a logit.
+#[inline]
+pub fn sigmoid(x: Logit) -> HeadValue {
+    let neg = Logit(if x.0 > 0 { x.0.saturating_neg() } else { x.0 });
+    // sigma(neg) = e^neg * g(neg), g(z) = 1 / (1 + e^z), tabulated on [-16, 0] at 1/32.
+    let a = neg.0.unsigned_abs(); // Q24; table step 1/32 = 2^19 raw
+    let idx = (a >> 19) as usize;
+    let g = if idx >= INV_1P_EXP_Q16.len() - 1 {
+        65535
     } else {
-        let lo = SIGMOID_Q15[idx] as u32;
-        let hi = SIGMOID_Q15[idx + 1] as u32;
-        lo + (((hi - lo) * (a & 255)) >> 8)
+        let lo = INV_1P_EXP_Q16[idx] as u32;
+        let hi = INV_1P_EXP_Q16[idx + 1] as u32;
+        // |hi - lo| < 2^9, so a 16-bit fraction keeps the product in u32.
+        lo + (((hi - lo) * ((a >> 3) & 0xffff)) >> 16)
     };
-    if x.0 >= 0 {
-        Prob(pos as u16)
-    } else {
-        Prob((32768 - pos) as u16)
+    let (mant, n) = exp2_parts(to_log2_q16(neg));
+    // mant (Q15, in [1, 2)) * g (Q16): value = prod * 2^(n - 31).
+    let prod = mant * g;
+    let small = HeadValue::normalised(prod >> 15, n);
+    if x.0 <= 0 {
+        return small;
     }
+    // 1 - sigma(-x), in Q16 with exponent 0.
+    let q = small.to_q16();
+    HeadValue { mant: (65536 - q).min(65535) as u16, exp: 0 }
 }
 
-/// `e^x` of a Q12 value, read as seconds: the "odds" form of the weighted-logistic
-/// watch-time model. Saturates at [`WatchTime::MAX`] (about 2048 s).
+/// `log2(x)` in Q20 for `x >= 1` (`log2_q20(0) == 0`). Monotone, absolute error <= 5e-6.
 #[inline]
-pub fn exp_to_watch_time(x: Logit) -> WatchTime {
-    // y = x * log2(e), kept in Q16 so the fraction has 16 bits.
-    const LOG2_E_Q16: i64 = 94548; // round(log2(e) * 2^16)
-    let y = (x.0 as i64 * LOG2_E_Q16) >> 12;
-    let n = y >> 16; // floor
-    let f = (y & 0xffff) as u32;
-    let idx = (f >> 10) as usize;
-    let lo = EXP2_Q14[idx] as u32;
-    let hi = EXP2_Q14[idx + 1] as u32;
-    let mant = lo + (((hi - lo) * (f & 1023)) >> 10); // 2^frac, scale 2^-14, in [16384, 32768]
-                                                      // seconds in Q5 = mant * 2^n >> 9.
-    let shift = n - 9;
-    if shift >= 0 {
-        if shift >= 16 {
-            return WatchTime::MAX;
-        }
-        let v = (mant as u64) << shift;
-        if v > u16::MAX as u64 {
-            WatchTime::MAX
-        } else {
-            WatchTime(v as u16)
-        }
-    } else if shift <= -32 {
-        WatchTime::ZERO
-    } else {
-        WatchTime((mant >> (-shift) as u32) as u16)
+pub fn log2_q20(x: u64) -> i32 {
+    if x == 0 {
+        return 0;
     }
-}
-
-/// `2^-e` for a non-negative Q12 exponent, as a factor (relative error <= 1e-4, plus the
-/// factor's 2^-14 step).
-#[inline]
-pub fn exp2_neg_factor(e_q12: u32) -> Factor {
-    // 2^-e = 2^(c - e) * 2^-c with c = ceil(e), so the table argument g = c - e is in [0, 1).
-    let c = (e_q12 as u64 + 4095) >> 12;
-    if c > 15 {
-        return Factor::ZERO;
-    }
-    let g = ((c << 12) - e_q12 as u64) as u32; // Q12 in [0, 4096)
-    let idx = (g >> 6) as usize;
-    let lo = EXP2_Q14[idx] as u32;
-    let hi = EXP2_Q14[idx + 1] as u32;
-    let mant = lo + (((hi - lo) * (g & 63)) >> 6);
-    Factor((mant >> c) as u16)
+    let n = 63 - x.leading_zeros();
+    // 24 mantissa bits below the leading one: 8 index the table, 16 interpolate.
+    let frac = if n >= 24 { (x >> (n - 24)) as u32 & 0xff_ffff } else { ((x << (24 - n)) as u32) & 0xff_ffff };
+    let idx = (frac >> 16) as usize;
+    let lo = LOG2_FINE_Q20[idx];
+    let hi = LOG2_FINE_Q20[idx + 1];
+    let m = lo + (((hi - lo) as u64 * (frac & 0xffff) as u64) >> 16) as u32;
+    ((n as i32) << 20) + m as i32
 }
 
 /// `log2(x)` in Q12 for an integer `x >= 1`; `log2_q12(0) == 0` by definition.
@@ -91,11 +94,7 @@ pub fn log2_q12(x: u32) -> i32 {
     }
     let n = 31 - x.leading_zeros();
     // Mantissa bits below the leading one, left-aligned to 16 bits.
-    let frac = if n >= 16 {
-        (x >> (n - 16)) & 0xffff
-    } else {
-        (x << (16 - n)) & 0xffff
-    };
+    let frac = if n >= 16 { (x >> (n - 16)) & 0xffff } else { (x << (16 - n)) & 0xffff };
     let idx = (frac >> 10) as usize;
     let lo = LOG2_1P_Q12[idx] as u32;
     let hi = LOG2_1P_Q12[idx + 1] as u32;
@@ -107,30 +106,40 @@ pub fn log2_q12(x: u32) -> i32 {
 mod tests {
     use super::*;
 
+    fn exact_sigmoid(raw: i32) -> f64 {
+        1.0 / (1.0 + (-(raw as f64) / 16_777_216.0).exp())
+    }
+
+    /// Raw Q24 logits from -97.6 to 48.8 in uneven steps.
+    fn logits(from: f64, to: f64, step: f64) -> impl Iterator<Item = i32> {
+        let n = ((to - from) / step) as i64;
+        (0..=n).map(move |i| ((from + i as f64 * step) * 16_777_216.0) as i32)
+    }
+
     #[test]
     fn sigmoid_error_is_within_bound_over_the_whole_input_range() {
-        let mut worst = 0.0f64;
-        let mut raw = -70_000i32;
-        while raw <= 70_000 {
-            let x = raw as f64 / 4096.0;
-            let exact = 1.0 / (1.0 + (-x).exp());
+        for raw in logits(-97.6, 48.8, 0.0017) {
+            let exact = exact_sigmoid(raw);
             let got = sigmoid(Logit(raw)).to_f64();
-            worst = worst.max((exact - got).abs());
-            raw += 7;
+            if exact < 0.5 {
+                // Below 2^-100 head values flush to zero.
+                assert!((exact - got).abs() <= exact * 1e-4 + 1e-30, "sigmoid({raw}) = {exact}, got {got}");
+            } else {
+                assert!((exact - got).abs() <= 4e-5, "sigmoid({raw}) = {exact}, got {got}");
+            }
         }
         for raw in [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX] {
-            let x = raw as f64 / 4096.0;
-            let exact = 1.0 / (1.0 + (-x).exp());
-            worst = worst.max((exact - sigmoid(Logit(raw)).to_f64()).abs());
+            let exact = exact_sigmoid(raw);
+            let got = sigmoid(Logit(raw)).to_f64();
+            assert!((exact - got).abs() <= exact * 1e-4 + 4e-5, "{raw}: {got}");
         }
-        assert!(worst <= 1e-4, "sigmoid max error {worst}");
     }
 
     #[test]
     fn sigmoid_is_monotone() {
-        let mut prev = sigmoid(Logit(-60_000));
-        for raw in (-60_000..60_000).step_by(3) {
-            let p = sigmoid(Logit(raw));
+        let mut prev = sigmoid(Logit(-200_000 * 4096)).to_f64();
+        for raw in logits(-48.8, 24.4, 0.00073) {
+            let p = sigmoid(Logit(raw)).to_f64();
             assert!(p >= prev, "not monotone at {raw}");
             prev = p;
         }
@@ -138,36 +147,30 @@ mod tests {
 
     #[test]
     fn exp_error_is_within_bound() {
-        let mut raw = -40_000i32;
-        while raw <= 32_000 {
-            let x = raw as f64 / 4096.0;
-            let exact = x.exp();
-            let got = exp_to_watch_time(Logit(raw)).to_f64();
-            if exact >= WatchTime::MAX.to_f64() {
-                assert_eq!(got, WatchTime::MAX.to_f64(), "exp({x}) must saturate");
-            } else {
-                let tol = exact * 1e-4 + 1.0 / 32.0;
-                assert!((exact - got).abs() <= tol, "exp({x}) = {exact}, got {got}");
-            }
-            raw += 11;
+        for raw in logits(-48.8, 48.8, 0.0029) {
+            let exact = (raw as f64 / 16_777_216.0).exp();
+            let got = exp(Logit(raw)).to_f64();
+            assert!((exact - got).abs() <= exact * 1e-4, "exp({raw}) = {exact}, got {got}");
         }
-        assert_eq!(exp_to_watch_time(Logit(i32::MAX)), WatchTime::MAX);
-        assert_eq!(exp_to_watch_time(Logit(i32::MIN)), WatchTime::ZERO);
-        assert_eq!(exp_to_watch_time(Logit::from_f64(10.0)), WatchTime::MAX);
+        assert_eq!(exp(Logit(i32::MIN)).to_f64(), 0.0);
+        assert!(exp(Logit(i32::MAX)).to_f64() > 1e29); // saturates at 2^100
     }
 
     #[test]
-    fn exp2_neg_error_is_within_bound() {
-        for e in (0..80_000u32).step_by(13) {
-            let exact = (-(e as f64) / 4096.0).exp2();
-            let got = exp2_neg_factor(e).to_f64();
-            assert!(
-                (exact - got).abs() <= exact * 1e-4 + 1.0 / 16384.0,
-                "2^-{e}: {exact} vs {got}"
-            );
+    fn log2_q20_error_is_within_bound_and_monotone() {
+        let mut x = 1u64;
+        let mut prev = -1;
+        while x < u64::MAX / 3 {
+            let exact = (x as f64).log2();
+            let got = log2_q20(x);
+            assert!((exact - got as f64 / 1048576.0).abs() <= 5e-6, "log2({x}) = {exact}, got {got}");
+            assert!(got >= prev);
+            prev = got;
+            x = x + x / 1000 + 1;
         }
-        assert_eq!(exp2_neg_factor(0), Factor::ONE);
-        assert_eq!(exp2_neg_factor(u32::MAX), Factor::ZERO);
+        for x in (1u64 << 40)..(1u64 << 40) + 5000 {
+            assert!(log2_q20(x + 1) >= log2_q20(x));
+        }
     }
 
     #[test]
@@ -179,10 +182,7 @@ mod tests {
         while x < u32::MAX / 3 {
             let exact = (x as f64).log2();
             let got = log2_q12(x) as f64 / 4096.0;
-            assert!(
-                (exact - got).abs() <= 2e-4 + 1.0 / 4096.0,
-                "log2({x}) = {exact}, got {got}"
-            );
+            assert!((exact - got).abs() <= 2e-4 + 1.0 / 4096.0, "log2({x}) = {exact}, got {got}");
             x = x + x / 7 + 1;
         }
         assert!(log2_q12(u32::MAX) > 31 * 4096);

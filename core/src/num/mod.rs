@@ -7,5 +7,5 @@
 mod approx;
 mod types;
 
-pub use approx::{exp2_neg_factor, exp_to_watch_time, log2_q12, sigmoid};
-pub use types::{Factor, Feature, Logit, Prob, Score, WatchRatio, WatchTime, Weight};
+pub use approx::{exp, log2_q12, log2_q20, sigmoid};
+pub use types::{Factor, Feature, HeadValue, LogScore, Logit, Prob, Score, WatchRatio, WatchTime, Weight};

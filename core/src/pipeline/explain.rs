@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Head, HEADS};
-use crate::num::{Factor, Score};
+use crate::num::{Factor, HeadValue, LogScore, Score};
 use crate::profile::Profile;
 
 /// Most factors one item can receive (non-positional and positional).
@@ -44,9 +44,9 @@ pub enum FactorKind {
 
 /// Receives the parts of a score as the scorer computes them.
 pub trait Trace {
-    /// A head's output (raw, in the head's unit) and its contribution to the weighted sum.
+    /// A head's output and its contribution to the weighted sum.
     #[inline(always)]
-    fn head(&mut self, _head: Head, _value: u16, _contribution: Score) {}
+    fn head(&mut self, _head: Head, _value: HeadValue, _contribution: Score) {}
     /// A multiplier, in the order applied.
     #[inline(always)]
     fn factor(&mut self, _kind: FactorKind, _factor: Factor) {}
@@ -67,10 +67,7 @@ pub(crate) struct FactorChain<'t, T: Trace> {
 impl<'t, T: Trace> FactorChain<'t, T> {
     #[inline(always)]
     pub fn new(trace: &'t mut T) -> Self {
-        Self {
-            product: Factor::ONE,
-            trace,
-        }
+        Self { product: Factor::ONE, trace }
     }
     #[inline(always)]
     pub fn apply(&mut self, kind: FactorKind, x: Factor) {
@@ -84,8 +81,8 @@ impl<'t, T: Trace> FactorChain<'t, T> {
 /// The breakdown of one item's score.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
-    /// Raw output of each head (probability Q15, or watch time in 1/32 s).
-    pub head_values: [u16; HEADS],
+    /// Output of each head (a probability, or seconds of watch time).
+    pub head_values: [HeadValue; HEADS],
     /// Each head's contribution to the weighted sum (Score units).
     pub contributions: [Score; HEADS],
     /// The multipliers applied, in order (non-positional first, then positional).
@@ -95,7 +92,7 @@ pub struct Explanation {
 }
 
 impl Trace for Explanation {
-    fn head(&mut self, head: Head, value: u16, contribution: Score) {
+    fn head(&mut self, head: Head, value: HeadValue, contribution: Score) {
         self.head_values[head.index()] = value;
         self.contributions[head.index()] = contribution;
     }
@@ -108,25 +105,20 @@ impl Trace for Explanation {
 impl Explanation {
     /// The weighted sum of head contributions (saturating, in head order).
     pub fn weighted_sum(&self) -> Score {
-        self.contributions
-            .iter()
-            .fold(Score::ZERO, |acc, c| acc.saturating_add(*c))
+        self.contributions.iter().fold(Score::ZERO, |acc, c| acc.saturating_add(*c))
     }
 
     /// The score before positional factors.
-    pub fn replay_unplaced(&self, profile: &Profile) -> Score {
+    pub fn replay_unplaced(&self, profile: &Profile) -> LogScore {
         let base = profile.finish_base(self.weighted_sum());
-        let f = self.factors[..self.non_positional as usize]
-            .iter()
-            .fold(Factor::ONE, |acc, (_, f)| acc.then(*f));
+        let f = self.factors[..self.non_positional as usize].iter().fold(Factor::ONE, |acc, (_, f)| acc.then(*f));
         base.scaled(f)
     }
 
     /// The final score, recomputed from the parts.
-    pub fn replay(&self, profile: &Profile) -> Score {
-        let positional = self.factors[self.non_positional as usize..]
-            .iter()
-            .fold(Factor::ONE, |acc, (_, f)| acc.then(*f));
+    pub fn replay(&self, profile: &Profile) -> LogScore {
+        let positional =
+            self.factors[self.non_positional as usize..].iter().fold(Factor::ONE, |acc, (_, f)| acc.then(*f));
         self.replay_unplaced(profile).scaled(positional)
     }
 

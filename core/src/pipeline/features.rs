@@ -36,28 +36,31 @@ pub const RATE_PRIOR_IMPRESSIONS: u32 = 32;
 pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES] {
     let g = &c.global;
     let denom = g.impressions.saturating_add(RATE_PRIOR_IMPRESSIONS);
-    // rate * 2^30 = count * floor(2^30 / denom); counts are clamped to denom so the product
-    // stays below 2^30.
-    let inv = (1u32 << 30) / denom;
-    let rate_q30 = |count: u32| count.min(denom) * inv;
+    // One division per candidate: a reciprocal with at least 14 significant bits of the
+    // denominator's top 16 bits (relative error below 1e-4), then a multiply per rate.
+    let t = (32 - denom.leading_zeros()).saturating_sub(16);
+    let inv = (1u32 << 30) / (denom >> t); // denom >> t >= 32, so inv < 2^26
+    let rate_q30 = |count: u32| ((count.min(denom) as u64 * inv as u64) >> t).min(1 << 30) as u32;
+    // Rounding right shift.
+    let shr = |x: u32, k: u32| (x + (1 << (k - 1))) >> k;
     let q12 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);
     let ae = (c.author.engagement_rate.raw() as u32) << 2; // Q15 * 32 -> Q12: << 5 >> 3
     [
         user.topic_interest(c.topic),
         user.author_affinity(c.author_id),
         Feature(if c.flags.in_network() { 4096 } else { 0 }),
-        q12(rate_q30(g.likes) >> 14),
-        q12(rate_q30(g.comments) >> 12),
-        q12(rate_q30(g.shares) >> 12),
-        q12(rate_q30(g.negative) >> 10),
+        q12(shr(rate_q30(g.likes), 14)),
+        q12(shr(rate_q30(g.comments), 12)),
+        q12(shr(rate_q30(g.shares), 12)),
+        q12(shr(rate_q30(g.negative), 10)),
         q12(g.mean_watch_ratio.raw() as u32),
         g.completion_rate.to_feature(),
         g.skip_rate.to_feature(),
         g.rewatch_rate.to_feature(),
-        q12((log2_q12(1 + (c.duration_ms >> 10)) >> 3) as u32),
-        q12((log2_q12(g.engagements_first_2h.saturating_add(1)) >> 4) as u32),
+        q12(shr(log2_q12(1 + (c.duration_ms >> 10)) as u32, 3)),
+        q12(shr(log2_q12(g.engagements_first_2h.saturating_add(1)) as u32, 4)),
         q12(ae),
-        q12((log2_q12(1 + (age_s >> 6)) >> 4) as u32),
+        q12(shr(log2_q12(1 + (age_s >> 6)) as u32, 4)),
         Feature(if c.kind.is_video() { 4096 } else { 0 }),
     ]
 }

@@ -175,8 +175,8 @@ impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
         let organic = self.organic.into_sorted();
         let exploration = self.exploration.into_sorted();
         let sponsored = self.sponsored.into_sorted();
-        stats.pool_overflow = (self.organic_offers - organic.len() as u32)
-            + (self.sponsored_offers - sponsored.len() as u32);
+        stats.pool_overflow =
+            (self.organic_offers - organic.len() as u32) + (self.sponsored_offers - sponsored.len() as u32);
         let mut organic_taken = [false; P];
         let mut exploration_taken = [false; EXPLORATION_POOL];
         let mut sponsored_taken = [false; SPONSORED_POOL];
@@ -245,6 +245,29 @@ pub fn rank<const N: usize, const K: usize>(
     session.finish(k)
 }
 
+/// One candidate's score before page-position rules, or `None` if a filter drops it.
+///
+/// ```
+/// # use edgerank_core::input::Candidate;
+/// # use edgerank_core::model::Model;
+/// # use edgerank_core::pipeline::{score_candidate, RankContext};
+/// # use edgerank_core::profile::{Platform, Profile};
+/// # use edgerank_core::state::UserState;
+/// # let model = Model::default();
+/// # let profile = Profile::compile(Platform::X.config()).unwrap();
+/// # let user = UserState::new();
+/// let ctx = RankContext { model: &model, profile: &profile, user: &user, now: 5_000 };
+/// let fresh = Candidate { created_at: 4_000, ..Default::default() };
+/// assert!(score_candidate(&ctx, &fresh).is_some());
+/// let stale = Candidate { created_at: 4_000, ..Default::default() };
+/// let later = RankContext { now: 4_000 + 3 * 86_400, ..ctx };
+/// assert!(score_candidate(&later, &stale).is_none()); // past X's 48 h cut
+/// ```
+pub fn score_candidate(ctx: &RankContext<'_>, candidate: &Candidate) -> Option<crate::num::LogScore> {
+    let admitted = filter::admit(candidate, ctx.user, ctx.profile, ctx.now).ok()?;
+    Some(score::score(ctx.model, ctx.profile, ctx.user, candidate, admitted, &mut NoTrace).unplaced)
+}
+
 /// The breakdown of a ranked item's score, recomputed from its candidate. `None` if the
 /// candidate would not pass the filters in this context (it cannot have been ranked).
 ///
@@ -265,21 +288,10 @@ pub fn rank<const N: usize, const K: usize>(
 /// let why = explain(&ctx, &batch[top.index as usize], top).unwrap();
 /// assert_eq!(why.replay(&profile), top.score);
 /// ```
-pub fn explain(
-    ctx: &RankContext<'_>,
-    candidate: &Candidate,
-    item: &RankedItem,
-) -> Option<Explanation> {
+pub fn explain(ctx: &RankContext<'_>, candidate: &Candidate, item: &RankedItem) -> Option<Explanation> {
     let admitted = filter::admit(candidate, ctx.user, ctx.profile, ctx.now).ok()?;
     let mut why = Explanation::default();
-    score::score(
-        ctx.model,
-        ctx.profile,
-        ctx.user,
-        candidate,
-        admitted,
-        &mut why,
-    );
+    score::score(ctx.model, ctx.profile, ctx.user, candidate, admitted, &mut why);
     why.non_positional = why.factors.len() as u8;
     use explain::{FactorKind, Trace};
     if item.author_factor != crate::num::Factor::ONE {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::select::PoolEntry;
 use crate::input::ContentKind;
-use crate::num::{Factor, Score};
+use crate::num::{Factor, LogScore};
 use crate::profile::{Profile, DIVERSITY_STEPS, SLOT_POSITIONS};
 
 /// How an item got its position.
@@ -48,9 +48,9 @@ pub struct RankedItem {
     /// Position of the candidate in the request.
     pub index: u32,
     /// Final score: `unplaced` times the positional factors.
-    pub score: Score,
+    pub score: LogScore,
     /// Score before page-position rules.
-    pub unplaced: Score,
+    pub unplaced: LogScore,
     /// Same-author factor applied at this position.
     pub author_factor: Factor,
     /// Same-kind factor applied at this position.
@@ -73,10 +73,7 @@ struct Page<'p, const K: usize> {
 
 impl<const K: usize> Page<'_, K> {
     fn author_count(&self, author_id: u32) -> usize {
-        self.authors
-            .iter()
-            .find(|(a, _)| *a == author_id)
-            .map_or(0, |(_, n)| *n as usize)
+        self.authors.iter().find(|(a, _)| *a == author_id).map_or(0, |(_, n)| *n as usize)
     }
 
     #[inline]
@@ -91,11 +88,7 @@ impl<const K: usize> Page<'_, K> {
     }
 
     fn push(&mut self, e: &PoolEntry, placement: Placement) {
-        let (a, k) = if placement == Placement::Sponsored {
-            (Factor::ONE, Factor::ONE)
-        } else {
-            self.factors(e)
-        };
+        let (a, k) = if placement == Placement::Sponsored { (Factor::ONE, Factor::ONE) } else { self.factors(e) };
         let item = RankedItem {
             item_id: e.item_id,
             author_id: e.author_id,
@@ -131,16 +124,13 @@ impl<const K: usize> Page<'_, K> {
     fn is_sponsored_slot(&self, pos: usize) -> bool {
         let sp = &self.profile.config().sponsored;
         let first = sp.first_slot as usize;
-        pos >= first
-            && (pos - first) % sp.spacing as usize == 0
-            && self.sponsored < sp.max_per_page as usize
+        pos >= first && (pos - first) % sp.spacing as usize == 0 && self.sponsored < sp.max_per_page as usize
     }
 
     fn must_pick_in_network(&self, pos: usize) -> bool {
         let run = self.profile.config().max_out_of_network_run as usize;
         let run_full = run > 0 && self.oon_run >= run;
-        let needed =
-            ((self.profile.in_network_min_share_q16 as u64 * (pos as u64 + 1)) >> 16) as usize;
+        let needed = ((self.profile.in_network_min_share_q16 as u64 * (pos as u64 + 1)) >> 16) as usize;
         run_full || self.in_network < needed
     }
 
@@ -159,13 +149,8 @@ impl<const K: usize> Page<'_, K> {
     }
 
     /// Best organic entry by adjusted score (see the module docs for the early stop).
-    fn best_organic(
-        &self,
-        pool: &[PoolEntry],
-        taken: &mut [bool],
-        in_network_only: bool,
-    ) -> Option<usize> {
-        let mut best: Option<(usize, Score)> = None;
+    fn best_organic(&self, pool: &[PoolEntry], taken: &mut [bool], in_network_only: bool) -> Option<usize> {
+        let mut best: Option<(usize, LogScore)> = None;
         for (i, e) in pool.iter().enumerate() {
             if let Some((_, best_score)) = best {
                 if e.score < best_score {
@@ -241,13 +226,10 @@ pub(crate) fn fill_page<const K: usize>(
         let pick = if restricted {
             match page.best_organic(pools.organic, pools.organic_taken, true) {
                 Some(i) => Some((i, Placement::Constrained)),
-                None => page
-                    .best_organic(pools.organic, pools.organic_taken, false)
-                    .map(|i| (i, Placement::Ranked)),
+                None => page.best_organic(pools.organic, pools.organic_taken, false).map(|i| (i, Placement::Ranked)),
             }
         } else {
-            page.best_organic(pools.organic, pools.organic_taken, false)
-                .map(|i| (i, Placement::Ranked))
+            page.best_organic(pools.organic, pools.organic_taken, false).map(|i| (i, Placement::Ranked))
         };
         match pick {
             Some((i, placement)) => {

@@ -7,7 +7,7 @@ use super::filter::Admitted;
 use super::integrity;
 use crate::input::Candidate;
 use crate::model::{Head, Model, HEADS};
-use crate::num::Score;
+use crate::num::{LogScore, Score};
 use crate::profile::Profile;
 use crate::state::UserState;
 
@@ -15,9 +15,9 @@ use crate::state::UserState;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Scored {
     /// After the negative-total rule, before any multiplier.
-    pub base: Score,
+    pub base: LogScore,
     /// After the non-positional multipliers.
-    pub unplaced: Score,
+    pub unplaced: LogScore,
 }
 
 /// Scores one admitted candidate.
@@ -50,8 +50,5 @@ pub fn score<T: Trace>(
     }
     chain.apply(FactorKind::Fatigue, admitted.fatigue);
     integrity::apply(profile, c, &mut chain);
-    Scored {
-        base,
-        unplaced: base.scaled(chain.product),
-    }
+    Scored { base, unplaced: base.scaled(chain.product) }
 }

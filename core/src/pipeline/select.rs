@@ -6,13 +6,13 @@ use core::cmp::Ordering;
 use heapless::binary_heap::{BinaryHeap, Max};
 
 use crate::input::{CandidateFlags, ContentKind};
-use crate::num::Score;
+use crate::num::LogScore;
 
 /// What the re-ranker needs of a scored candidate (16 bytes plus padding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolEntry {
     /// Score before page-position rules.
-    pub score: Score,
+    pub score: LogScore,
     /// Item id.
     pub item_id: u32,
     /// Author id.
@@ -29,10 +29,7 @@ impl PoolEntry {
     /// Ranking order: higher score first, then lower index.
     #[inline]
     pub fn rank_cmp(&self, other: &Self) -> Ordering {
-        other
-            .score
-            .cmp(&self.score)
-            .then(self.index.cmp(&other.index))
+        other.score.cmp(&self.score).then(self.index.cmp(&other.index))
     }
 }
 
@@ -65,9 +62,7 @@ impl<const P: usize> Default for Pool<P> {
 impl<const P: usize> Pool<P> {
     /// Empty.
     pub const fn new() -> Self {
-        Self {
-            heap: BinaryHeap::new(),
-        }
+        Self { heap: BinaryHeap::new() }
     }
 
     /// Offers an entry: kept if there is room or it beats the worst kept entry (evicted).
@@ -94,8 +89,7 @@ impl<const P: usize> Pool<P> {
 
     /// The kept entries, best first.
     pub fn into_sorted(self) -> heapless::Vec<PoolEntry, P> {
-        let mut v: heapless::Vec<PoolEntry, P> =
-            self.heap.into_vec().into_iter().map(|w| w.0).collect();
+        let mut v: heapless::Vec<PoolEntry, P> = self.heap.into_vec().into_iter().map(|w| w.0).collect();
         v.sort_unstable_by(PoolEntry::rank_cmp);
         v
     }
@@ -107,7 +101,7 @@ mod tests {
 
     fn e(score: i32, index: u32) -> PoolEntry {
         PoolEntry {
-            score: Score(score),
+            score: LogScore(score),
             item_id: index,
             author_id: 0,
             index,
@@ -122,11 +116,7 @@ mod tests {
         for (i, s) in [5, 9, 1, 9, 7, 3, 9, 8].iter().enumerate() {
             pool.offer(e(*s, i as u32));
         }
-        let kept: heapless::Vec<(i32, u32), 4> = pool
-            .into_sorted()
-            .iter()
-            .map(|x| (x.score.0, x.index))
-            .collect();
+        let kept: heapless::Vec<(i32, u32), 4> = pool.into_sorted().iter().map(|x| (x.score.0, x.index)).collect();
         assert_eq!(kept.as_slice(), &[(9, 1), (9, 3), (9, 6), (8, 7)]);
     }
 

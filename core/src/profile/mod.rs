@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::BlobError;
 use crate::model::{Head, HEADS};
-use crate::num::{Factor, Score};
+use crate::num::{Factor, HeadValue, LogScore, Score};
 
 pub use platforms::Platform;
 
@@ -30,8 +30,8 @@ pub const DIVERSITY_STEPS: usize = 16;
 /// Positions (0-based) a profile can reserve for slots: the first 64 of a page.
 pub const SLOT_POSITIONS: usize = 64;
 /// Score offset that keeps every positive total above every negative one (see
-/// [`Profile::finish_base`]).
-pub const POSITIVE_OFFSET: Score = Score(256); // 1/16
+/// [`Profile::finish_base`]): 0.001, as in X's ranker.
+pub const POSITIVE_OFFSET: Score = Score(4_294_967);
 
 /// Time decay of a post's score with age (X's Earlybird form):
 /// `floor + (1 - floor) / (1 + exp(slope * (age_min - halflife_min)))`, and posts older
@@ -166,65 +166,80 @@ pub struct ProfileConfig {
     pub integrity: Integrity,
 }
 
-/// One head's weight as `mantissa * 2^-shift` per raw output unit, so that
-/// `(raw_value * mantissa) >> shift` is the contribution in [`Score`] units without overflow.
+/// One head's weight as `mantissa * 2^-shift` per unit of the head's output, with
+/// |mantissa| in [2^13, 2^14) so that it keeps 14 significant bits at any magnitude.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HeadWeight {
     /// Signed mantissa, |m| < 2^14.
     pub mantissa: i16,
-    /// Right shift.
-    pub shift: u8,
+    /// Binary exponent: the weight is `mantissa * 2^-shift`.
+    pub shift: i8,
 }
 
 impl HeadWeight {
-    /// Contribution of a raw head value, in Score units (floor).
+    /// Contribution of a head value, in Score units (Q32, floor, saturating).
     #[inline]
-    pub const fn apply(self, raw_value: u16) -> Score {
-        Score((raw_value as i32 * self.mantissa as i32) >> self.shift)
+    pub const fn apply(self, v: HeadValue) -> Score {
+        // value * w * 2^32 = (v.mant * m) * 2^(v.exp - 16 - shift + 32); |v.mant * m| < 2^30.
+        let product = v.mant as i64 * self.mantissa as i64;
+        let t = self.shift as i32 - v.exp as i32 - 16;
+        if t >= 0 {
+            Score::saturate(product >> if t > 62 { 62 } else { t })
+        } else if t > -32 {
+            Score::saturate(product << -t)
+        } else if product > 0 {
+            Score::MAX
+        } else if product < 0 {
+            Score::MIN
+        } else {
+            Score::ZERO
+        }
     }
 
-    /// Quantises a real weight for a head whose raw values have `value_frac_bits`.
-    fn quantise(w: f32, value_frac_bits: u32) -> Result<Self, BlobError> {
+    /// Quantises a real weight.
+    fn quantise(w: f32) -> Result<Self, BlobError> {
         if !w.is_finite() {
             return Err(BlobError::OutOfRange);
         }
         if w == 0.0 {
             return Ok(Self::default());
         }
-        // Score has 12 fractional bits: contribution = v_raw * w * 2^(12 - frac_bits).
-        // Pick the largest shift (best precision) keeping |mantissa| < 2^14.
-        let mut shift: i32 = 40;
-        loop {
-            let exp = 12 - value_frac_bits as i32 + shift; // mantissa = w * 2^exp
-            let m = w * pow2(exp);
-            if F32Ext::abs(m) < 16383.5 || shift == 0 {
-                let r = F32Ext::round(m);
-                if F32Ext::abs(r) > 16383.0 {
-                    return Err(BlobError::OutOfRange);
-                }
-                return Ok(Self {
-                    mantissa: r as i16,
-                    shift: shift as u8,
-                });
-            }
+        let mut shift: i32 = 0;
+        let mut m = w;
+        while F32Ext::abs(m) < 8192.0 && shift < 100 {
+            m *= 2.0;
+            shift += 1;
+        }
+        while F32Ext::abs(m) >= 16383.5 && shift > -100 {
+            m *= 0.5;
             shift -= 1;
         }
+        let r = F32Ext::round(m);
+        if !(-100..=100).contains(&shift) || F32Ext::abs(r) > 16383.0 {
+            return Err(BlobError::OutOfRange);
+        }
+        Ok(Self { mantissa: r as i16, shift: shift as i8 })
     }
-}
 
-fn pow2(e: i32) -> f32 {
-    let mut v = 1.0f32;
-    let mut i = 0;
-    while i < e.abs() {
-        v *= 2.0;
-        i += 1;
-    }
-    if e < 0 {
-        1.0 / v
-    } else {
+    /// The weight as a real number.
+    pub fn to_f64(self) -> f64 {
+        let mut v = self.mantissa as f64;
+        let mut s = self.shift as i32;
+        while s > 0 {
+            v /= 2.0;
+            s -= 1;
+        }
+        while s < 0 {
+            v *= 2.0;
+            s += 1;
+        }
         v
     }
 }
+
+/// Largest total head mass (sum of |weight| times largest output) a profile may have: keeps
+/// every weighted sum inside [`Score`]'s range, so sums never saturate.
+pub const MAX_TOTAL_MASS: f32 = 8192.0;
 
 /// Age-decay table: 65 factors at ages `i << age_shift` seconds, linearly interpolated.
 pub const AGE_TABLE_LEN: usize = 65;
@@ -236,8 +251,8 @@ pub struct Profile {
     pub(crate) heads: [HeadWeight; HEADS],
     /// Sum of |w| * max output over negative-weight heads (Score units).
     pub(crate) negative_mass: i64,
-    /// POSITIVE_OFFSET / (sum of |w| * max output) in Q32, for the negative-total rule.
-    pub(crate) negative_scale_q32: i64,
+    /// POSITIVE_OFFSET / (sum of |w| * max output) in Q40, for the negative-total rule.
+    pub(crate) negative_scale_q40: i64,
     pub(crate) age_table: [Factor; AGE_TABLE_LEN],
     pub(crate) age_shift: u32,
     pub(crate) oon_factor: Factor,
@@ -245,8 +260,9 @@ pub struct Profile {
     pub(crate) author_steps: [Factor; DIVERSITY_STEPS],
     pub(crate) kind_steps: [Factor; DIVERSITY_STEPS],
     pub(crate) in_network_min_share_q16: u32,
-    pub(crate) sponsored_floor: Score,
-    pub(crate) fatigue_start: Factor,
+    pub(crate) sponsored_floor: LogScore,
+    /// Linear, Q14.
+    pub(crate) fatigue_start: u32,
     pub(crate) integrity: CompiledIntegrity,
 }
 
@@ -255,19 +271,19 @@ pub struct Profile {
 pub(crate) struct CompiledIntegrity {
     pub enabled: bool,
     pub farm_min_followings: u32,
-    /// Ratio threshold, Q12.
-    pub farm_ratio_q12: u32,
+    /// Ratio threshold, Q16.
+    pub farm_ratio_q16: u64,
     /// Slope times log2(e), Q12 (so the factor is 2^-(slope_log2 * excess)).
     pub farm_slope_log2_q12: u32,
     pub young_days: u32,
-    pub young_floor: Factor,
+    pub young_floor: u32,   // linear, Q14
     pub pod_threshold: u32, // Q15
-    pub pod_floor: Factor,
+    pub pod_floor: u32,     // linear, Q14
     pub bought_min_followers: u32,
-    pub bought_rate: u32, // Q15
-    pub bought_floor: Factor,
+    pub bought_rate: u32,   // Q24: small rates need more than Q15
+    pub bought_floor: u32,  // linear, Q14
     pub bot_threshold: u32, // Q15
-    pub bot_floor: Factor,
+    pub bot_floor: u32,     // linear, Q14
 }
 
 fn unit_interval(x: f32) -> Result<f32, BlobError> {
@@ -284,6 +300,11 @@ fn factor(x: f32) -> Result<Factor, BlobError> {
     } else {
         Err(BlobError::OutOfRange)
     }
+}
+
+/// A linear multiplier in [0, 1] as Q14 (for rules that ramp linearly before taking a log).
+fn q14(x: f32) -> Result<u32, BlobError> {
+    Ok(F32Ext::round(unit_interval(x)? * 16384.0) as u32)
 }
 
 fn diversity_steps(d: &Diversity) -> Result<[Factor; DIVERSITY_STEPS], BlobError> {
@@ -322,18 +343,19 @@ impl Profile {
             if !w.is_finite() || F32Ext::abs(w) > 1000.0 {
                 return Err(BlobError::OutOfRange);
             }
-            heads[head.index()] = HeadWeight::quantise(w, head.unit().frac_bits())?;
-            let mass = F32Ext::abs(w) * head.unit().max_value() * 4096.0;
+            heads[head.index()] = HeadWeight::quantise(w)?;
+            // Bounded mass keeps every weighted sum far inside Score's range (±16384).
+            let mass = F32Ext::abs(w) * head.unit().max_value();
             total_mass += mass;
             if w < 0.0 {
                 negative_mass += mass;
             }
         }
-        let negative_scale_q32 = if total_mass > 0.0 {
-            (POSITIVE_OFFSET.0 as f32 * 4294967296.0 / total_mass) as i64
-        } else {
-            0
-        };
+        if total_mass > MAX_TOTAL_MASS {
+            return Err(BlobError::OutOfRange);
+        }
+        // Masses are real numbers here; Q32 for the mass, Q40 for the scale.
+        let negative_scale_q40 = if total_mass > 0.0 { (0.001 / total_mass * 1_099_511_627_776.0) as i64 } else { 0 };
 
         let age = &config.age;
         let finite = age.halflife_min.is_finite() && age.slope_per_min.is_finite();
@@ -358,31 +380,28 @@ impl Profile {
         if sp.spacing == 0 || !sp.quality_floor.is_finite() || sp.quality_floor < 0.0 {
             return Err(BlobError::OutOfRange);
         }
-        let fatigue_start = factor(unit_interval(config.fatigue.start_factor)?)?;
+        let fatigue_start = q14(config.fatigue.start_factor)?;
         let ig = &config.integrity;
         if !(ig.farm_ratio.is_finite() && ig.farm_ratio >= 0.0 && ig.farm_ratio < 1000.0)
             || !(ig.farm_slope.is_finite() && (0.0..=100.0).contains(&ig.farm_slope))
         {
             return Err(BlobError::OutOfRange);
         }
-        let q15 = |x: f32| -> Result<u32, BlobError> {
-            Ok(F32Ext::round(unit_interval(x)? * 32768.0) as u32)
-        };
+        let q15 = |x: f32| -> Result<u32, BlobError> { Ok(F32Ext::round(unit_interval(x)? * 32768.0) as u32) };
         let integrity = CompiledIntegrity {
             enabled: ig.enabled,
             farm_min_followings: ig.farm_min_followings,
-            farm_ratio_q12: F32Ext::round(ig.farm_ratio * 4096.0) as u32,
-            farm_slope_log2_q12: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 4096.0)
-                as u32,
+            farm_ratio_q16: F32Ext::round(ig.farm_ratio * 65536.0) as u64,
+            farm_slope_log2_q12: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 4096.0) as u32,
             young_days: ig.young_days,
-            young_floor: factor(unit_interval(ig.young_floor)?)?,
+            young_floor: q14(ig.young_floor)?,
             pod_threshold: q15(ig.pod_threshold)?,
-            pod_floor: factor(unit_interval(ig.pod_floor)?)?,
+            pod_floor: q14(ig.pod_floor)?,
             bought_min_followers: ig.bought_min_followers,
-            bought_rate: q15(ig.bought_rate)?,
-            bought_floor: factor(unit_interval(ig.bought_floor)?)?,
+            bought_rate: F32Ext::round(unit_interval(ig.bought_rate)? * 16_777_216.0) as u32,
+            bought_floor: q14(ig.bought_floor)?,
             bot_threshold: q15(ig.bot_threshold)?,
-            bot_floor: factor(unit_interval(ig.bot_floor)?)?,
+            bot_floor: q14(ig.bot_floor)?,
         };
         if integrity.pod_threshold >= 32768 || integrity.bot_threshold >= 32768 {
             return Err(BlobError::OutOfRange);
@@ -390,17 +409,16 @@ impl Profile {
 
         Ok(Profile {
             heads,
-            negative_mass: negative_mass as i64,
-            negative_scale_q32,
+            negative_mass: (negative_mass * 4_294_967_296.0) as i64,
+            negative_scale_q40,
             age_table,
             age_shift,
             oon_factor: factor(config.out_of_network_factor)?,
             reply_factor: factor(config.reply_factor)?,
             author_steps: diversity_steps(&config.author_diversity)?,
             kind_steps: diversity_steps(&config.kind_diversity)?,
-            in_network_min_share_q16: (unit_interval(config.in_network_min_share)? * 65536.0)
-                as u32,
-            sponsored_floor: Score::from_f32(sp.quality_floor),
+            in_network_min_share_q16: (unit_interval(config.in_network_min_share)? * 65536.0) as u32,
+            sponsored_floor: LogScore::from_value(sp.quality_floor as f64),
             fatigue_start,
             integrity,
             config,
@@ -418,18 +436,24 @@ impl Profile {
     }
 
     /// The negative-total rule (from X's ranker): a weighted sum `s` below zero becomes
-    /// `(s + negative mass) / total mass * POSITIVE_OFFSET`, in [0, POSITIVE_OFFSET);
-    /// otherwise `s + POSITIVE_OFFSET`. Positives therefore always outrank negatives, and the
-    /// order within each group is kept. (X uses an offset of 0.001; fixed point uses 1/16 so
-    /// that negatives keep 256 distinct levels.)
+    /// `(s + negative mass) / total mass * 0.001`, in [0, 0.001); otherwise `s + 0.001`.
+    /// Positives therefore always outrank negatives, and the order within each group is kept.
+    /// The mass of a head is |weight| times its largest output (1, or 2048 s).
     #[inline]
-    pub fn finish_base(&self, sum: Score) -> Score {
+    pub fn finish_base(&self, sum: Score) -> LogScore {
+        LogScore::from_q32(self.finish_base_linear(sum).0.max(0) as u64)
+    }
+
+    /// [`Profile::finish_base`] before the logarithm (Q32 linear).
+    #[inline]
+    pub fn finish_base_linear(&self, sum: Score) -> Score {
         if sum.0 >= 0 {
             sum.saturating_add(POSITIVE_OFFSET)
         } else {
-            let lifted = (sum.0 as i64 + self.negative_mass).max(0);
-            Score::saturate((lifted * self.negative_scale_q32) >> 32)
-                .min_with(POSITIVE_OFFSET.0 - 1)
+            // lifted <= total mass, and scale = 0.001 * 2^40 / total mass, so the product stays
+            // below 0.001 * 2^72 = 2^62.
+            let lifted = (sum.0 + self.negative_mass).max(0);
+            Score::saturate((lifted * self.negative_scale_q40) >> 40).min_with(POSITIVE_OFFSET.0 - 1)
         }
     }
 
@@ -441,15 +465,12 @@ impl Profile {
             return self.age_table[AGE_TABLE_LEN - 1];
         }
         let frac = age_s - ((idx as u32) << self.age_shift);
-        let lo = self.age_table[idx].0 as i32;
-        let hi = self.age_table[idx + 1].0 as i32;
+        let lo = self.age_table[idx].0 as i64;
+        let hi = self.age_table[idx + 1].0 as i64;
         // Interpolate with a 16-bit fraction of the step.
-        let t = if self.age_shift > 16 {
-            frac >> (self.age_shift - 16)
-        } else {
-            frac << (16 - self.age_shift)
-        };
-        Factor((lo + (((hi - lo) * t as i32) >> 16)) as u16)
+        let t = if self.age_shift > 16 { frac >> (self.age_shift - 16) } else { frac << (16 - self.age_shift) };
+        // Interpolating logarithms: the curve is smooth in log space too.
+        Factor((lo + (((hi - lo) * t as i64) >> 16)) as i32)
     }
 
     /// Encodes the profile's configuration as a checksummed blob.
@@ -466,7 +487,7 @@ impl Profile {
 
 impl Score {
     #[inline]
-    const fn min_with(self, raw: i32) -> Self {
+    const fn min_with(self, raw: i64) -> Self {
         if self.0 > raw {
             Score(raw)
         } else {
@@ -496,52 +517,60 @@ mod tests {
             let profile = Profile::compile(p.config()).unwrap();
             for head in Head::ALL {
                 let w = p.config().head_weights[head.index()] as f64;
-                let hw = profile.head_weight(head);
-                let frac = head.unit().frac_bits() as i32;
-                let back = hw.mantissa as f64 * 2f64.powi(frac - 12 - hw.shift as i32);
-                assert!(
-                    (back - w).abs() <= w.abs() * 1e-4,
-                    "{} {:?}: {w} vs {back}",
-                    p.name(),
-                    head
-                );
-                // The largest raw value times the mantissa fits in i32.
-                assert!((u16::MAX as i64 * hw.mantissa as i64).abs() < i32::MAX as i64);
+                let back = profile.head_weight(head).to_f64();
+                assert!((back - w).abs() <= w.abs() * 1e-4, "{} {:?}: {w} vs {back}", p.name(), head);
             }
         }
+    }
+
+    #[test]
+    fn contributions_match_real_products() {
+        for w in [-234.0f32, -43.2, -0.02, 0.004, 0.5, 13.5, 75.0] {
+            let hw = HeadWeight::quantise(w).unwrap();
+            for v in [1e-6, 2e-4, 0.03, 0.5, 1.0, 9.5, 600.0] {
+                let got = hw.apply(HeadValue::from_f64(v));
+                let exact = w as f64 * v;
+                if exact.abs() < Score::MAX.to_f64() {
+                    let got = got.to_f64();
+                    assert!((got - exact).abs() <= exact.abs() * 2e-4 + 1e-9, "{w} * {v}: {got} vs {exact}");
+                } else {
+                    assert!(got == Score::MAX || got == Score::MIN, "{w} * {v} must saturate");
+                }
+            }
+        }
+        assert_eq!(HeadWeight::default().apply(HeadValue::from_f64(1.0)), Score::ZERO);
     }
 
     #[test]
     fn negative_rule_keeps_positives_above_negatives_and_order_within() {
         let profile = Profile::compile(Platform::X.config()).unwrap();
         let neg_small = profile.finish_base(Score::from_f64(-1.0));
+        let neg_smaller = profile.finish_base(Score::from_f64(-1.001));
         let neg_large = profile.finish_base(Score::from_f64(-200.0));
+        assert!(neg_smaller < neg_small, "0.001 apart must stay distinct");
         let zero = profile.finish_base(Score::ZERO);
         let pos = profile.finish_base(Score::from_f64(0.5));
+        assert!((pos.value() - 0.501).abs() < 0.501 * 1e-5);
         assert!(neg_large < neg_small, "{neg_large:?} {neg_small:?}");
         assert!(neg_small < zero);
         assert!(zero < pos);
-        assert!(neg_large >= Score::ZERO);
-        assert_eq!(zero, POSITIVE_OFFSET);
-        assert_eq!(profile.finish_base(Score::MIN), Score::ZERO);
+        assert!(neg_large > LogScore::ZERO_VALUE);
+        assert_eq!(profile.finish_base_linear(Score::ZERO), POSITIVE_OFFSET);
+        assert_eq!(zero, LogScore::from_q32(POSITIVE_OFFSET.0 as u64));
+        assert_eq!(profile.finish_base(Score::MIN), LogScore::ZERO_VALUE);
     }
 
     #[test]
     fn age_factor_follows_the_earlybird_curve() {
         let profile = Profile::compile(Platform::X.config()).unwrap();
         let a = &Platform::X.config().age;
-        let mut prev = Factor(u16::MAX);
+        let mut prev = Factor(i32::MAX);
         for age_s in (0..a.max_age_s).step_by(97) {
             let m = age_s as f64 / 60.0;
             let exact = a.floor as f64
-                + (1.0 - a.floor as f64)
-                    / (1.0 + (a.slope_per_min as f64 * (m - a.halflife_min as f64)).exp());
+                + (1.0 - a.floor as f64) / (1.0 + (a.slope_per_min as f64 * (m - a.halflife_min as f64)).exp());
             let got = profile.age_factor(age_s);
-            assert!(
-                (got.to_f64() - exact).abs() < 2e-3,
-                "age {age_s}: {exact} vs {}",
-                got.to_f64()
-            );
+            assert!((got.to_f64() - exact).abs() < 2e-3, "age {age_s}: {exact} vs {}", got.to_f64());
             assert!(got <= prev, "age factor must not grow with age");
             prev = got;
         }

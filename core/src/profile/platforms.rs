@@ -6,8 +6,8 @@
 //! output: per probability, and per second for `watch_time`.
 
 use super::{
-    AgeDecay, Diversity, Exploration, Fatigue, Integrity, ProfileConfig, Sponsored,
-    PROFILE_FORMAT_VERSION, PROFILE_MAGIC,
+    AgeDecay, Diversity, Exploration, Fatigue, Integrity, ProfileConfig, Sponsored, PROFILE_FORMAT_VERSION,
+    PROFILE_MAGIC,
 };
 use crate::model::HEADS;
 
@@ -50,24 +50,12 @@ const INTEGRITY: Integrity = Integrity {
 };
 
 /// X's fatigue rule: filtered 14 days, then 0.2 back to 1.0 over 140 days.
-const X_FATIGUE: Fatigue = Fatigue {
-    filter_days: 14,
-    recovery_days: 140,
-    start_factor: 0.2,
-};
+const X_FATIGUE: Fatigue = Fatigue { filter_days: 14, recovery_days: 140, start_factor: 0.2 };
 
 /// X's Earlybird decay defaults: slope 0.003 per minute, halflife 360 min, base 0.6.
-const EARLYBIRD: AgeDecay = AgeDecay {
-    max_age_s: 2 * DAY,
-    halflife_min: 360.0,
-    slope_per_min: 0.003,
-    floor: 0.6,
-};
+const EARLYBIRD: AgeDecay = AgeDecay { max_age_s: 2 * DAY, halflife_min: 360.0, slope_per_min: 0.003, floor: 0.6 };
 
-const NO_DIVERSITY: Diversity = Diversity {
-    decay: 1.0,
-    floor: 1.0,
-};
+const NO_DIVERSITY: Diversity = Diversity { decay: 1.0, floor: 1.0 };
 
 /// Bits for 0-based positions.
 const fn slots(positions: &[u8]) -> u64 {
@@ -82,14 +70,8 @@ const fn slots(positions: &[u8]) -> u64 {
 
 impl Platform {
     /// All six, in alphabetical order.
-    pub const ALL: [Platform; 6] = [
-        Platform::Facebook,
-        Platform::Instagram,
-        Platform::LinkedIn,
-        Platform::TikTok,
-        Platform::Threads,
-        Platform::X,
-    ];
+    pub const ALL: [Platform; 6] =
+        [Platform::Facebook, Platform::Instagram, Platform::LinkedIn, Platform::TikTok, Platform::Threads, Platform::X];
 
     /// Lower-case name.
     pub const fn name(self) -> &'static str {
@@ -129,25 +111,12 @@ impl Platform {
             reply_factor: 1.0,
             max_out_of_network_run: 0,
             in_network_min_share: 0.0,
-            author_diversity: Diversity {
-                decay: 0.5,
-                floor: 0.25,
-            },
+            author_diversity: Diversity { decay: 0.5, floor: 0.25 },
             kind_diversity: NO_DIVERSITY,
-            exploration: Exploration {
-                slots: 0,
-                max_followers: 1_000,
-                max_author_impressions: 1_000,
-                max_age_s: DAY,
-            },
+            exploration: Exploration { slots: 0, max_followers: 1_000, max_author_impressions: 1_000, max_age_s: DAY },
             // Sponsored placement is not published by any of the six; ours: from the 3rd
             // position, every 6th, at most 4 a page, and only above a quality floor.
-            sponsored: Sponsored {
-                first_slot: 2,
-                spacing: 6,
-                max_per_page: 4,
-                quality_floor: 0.1,
-            },
+            sponsored: Sponsored { first_slot: 2, spacing: 6, max_per_page: 4, quality_floor: 0.1 },
             fatigue: X_FATIGUE,
             integrity: INTEGRITY,
         };
@@ -159,16 +128,11 @@ impl Platform {
             // Out-of-network and replies x0.75, at most 2 out-of-network in a row, author
             // diversity 0.5 floor 0.25, cold-start slots 15-16, posts over 48 h dropped.
             Platform::X => ProfileConfig {
-                head_weights: [
-                    0.5, 5.0, 2.0, 0.0, 4.0, 0.4, -43.2, -234.0, 0.05, -0.02, 0.004, 0.0,
-                ],
+                head_weights: [0.5, 5.0, 2.0, 0.0, 4.0, 0.4, -43.2, -234.0, 0.05, -0.02, 0.004, 0.0],
                 out_of_network_factor: 0.75,
                 reply_factor: 0.75,
                 max_out_of_network_run: 2,
-                exploration: Exploration {
-                    slots: slots(&[14, 15]),
-                    ..base.exploration
-                },
+                exploration: Exploration { slots: slots(&[14, 15]), ..base.exploration },
                 ..base
             },
             // TikTok ("Algo 101": Plike*Vlike + Pcomment*Vcomment + Eplaytime*Vplaytime +
@@ -177,112 +141,54 @@ impl Platform {
             // head carries the "finishing" signal; mostly recommended content; older videos
             // keep circulating (30 days, 3-day halflife, ours).
             Platform::TikTok => ProfileConfig {
-                head_weights: [
-                    1.0, 2.0, 3.0, 1.5, 2.0, 0.5, -20.0, -100.0, 4.0, -2.0, 0.05, 3.0,
-                ],
-                age: AgeDecay {
-                    max_age_s: 30 * DAY,
-                    halflife_min: 3.0 * 1440.0,
-                    slope_per_min: 0.0005,
-                    floor: 0.5,
-                },
-                author_diversity: Diversity {
-                    decay: 0.4,
-                    floor: 0.1,
-                },
-                exploration: Exploration {
-                    slots: slots(&[4, 11, 19, 27]),
-                    max_age_s: 2 * DAY,
-                    ..base.exploration
-                },
+                head_weights: [1.0, 2.0, 3.0, 1.5, 2.0, 0.5, -20.0, -100.0, 4.0, -2.0, 0.05, 3.0],
+                age: AgeDecay { max_age_s: 30 * DAY, halflife_min: 3.0 * 1440.0, slope_per_min: 0.0005, floor: 0.5 },
+                author_diversity: Diversity { decay: 0.4, floor: 0.1 },
+                exploration: Exploration { slots: slots(&[4, 11, 19, 27]), max_age_s: 2 * DAY, ..base.exploration },
                 ..base
             },
             // Instagram 2025: watch time, likes and sends are the top three signals; saves and
             // comments follow. About half of what users see is recommended: keep at least
             // half in network. Weights ours in that order.
             Platform::Instagram => ProfileConfig {
-                head_weights: [
-                    2.0, 1.5, 3.0, 1.5, 1.0, 0.5, -30.0, -150.0, 2.0, -1.0, 0.03, 1.0,
-                ],
+                head_weights: [2.0, 1.5, 3.0, 1.5, 1.0, 0.5, -30.0, -150.0, 2.0, -1.0, 0.03, 1.0],
                 in_network_min_share: 0.5,
-                age: AgeDecay {
-                    max_age_s: 7 * DAY,
-                    halflife_min: 1440.0,
-                    slope_per_min: 0.002,
-                    floor: 0.4,
-                },
-                kind_diversity: Diversity {
-                    decay: 0.8,
-                    floor: 0.6,
-                },
-                exploration: Exploration {
-                    slots: slots(&[9, 21]),
-                    ..base.exploration
-                },
+                age: AgeDecay { max_age_s: 7 * DAY, halflife_min: 1440.0, slope_per_min: 0.002, floor: 0.4 },
+                kind_diversity: Diversity { decay: 0.8, floor: 0.6 },
+                exploration: Exploration { slots: slots(&[9, 21]), ..base.exploration },
                 ..base
             },
             // Facebook "meaningful social interactions" (2018): comments and reshares
             // outweigh likes (reactions once 5x a like); about 30 % of the feed is
             // recommended: keep 70 % in network. Weights ours in that order.
             Platform::Facebook => ProfileConfig {
-                head_weights: [
-                    1.0, 8.0, 6.0, 1.0, 1.0, 0.5, -40.0, -200.0, 0.5, -0.5, 0.01, 0.0,
-                ],
+                head_weights: [1.0, 8.0, 6.0, 1.0, 1.0, 0.5, -40.0, -200.0, 0.5, -0.5, 0.01, 0.0],
                 in_network_min_share: 0.7,
                 out_of_network_factor: 0.9,
-                age: AgeDecay {
-                    max_age_s: 7 * DAY,
-                    halflife_min: 1440.0,
-                    slope_per_min: 0.002,
-                    floor: 0.3,
-                },
-                kind_diversity: Diversity {
-                    decay: 0.85,
-                    floor: 0.6,
-                },
+                age: AgeDecay { max_age_s: 7 * DAY, halflife_min: 1440.0, slope_per_min: 0.002, floor: 0.3 },
+                kind_diversity: Diversity { decay: 0.85, floor: 0.6 },
                 ..base
             },
             // LinkedIn: viral actions (react, comment, reshare), dwell time, click bounces as
             // skips; reach decided early. Weights ours in that order; engagement pods and
             // "ambassador" schedules are common here, so the pod rule is stricter.
             Platform::LinkedIn => ProfileConfig {
-                head_weights: [
-                    1.0, 4.0, 3.0, 1.5, 2.0, 1.0, -40.0, -200.0, 0.0, -1.5, 0.02, 0.0,
-                ],
+                head_weights: [1.0, 4.0, 3.0, 1.5, 2.0, 1.0, -40.0, -200.0, 0.0, -1.5, 0.02, 0.0],
                 in_network_min_share: 0.6,
                 out_of_network_factor: 0.85,
-                age: AgeDecay {
-                    max_age_s: 21 * DAY,
-                    halflife_min: 2880.0,
-                    slope_per_min: 0.001,
-                    floor: 0.3,
-                },
-                integrity: Integrity {
-                    pod_threshold: 0.2,
-                    pod_floor: 0.05,
-                    ..INTEGRITY
-                },
+                age: AgeDecay { max_age_s: 21 * DAY, halflife_min: 2880.0, slope_per_min: 0.001, floor: 0.3 },
+                integrity: Integrity { pod_threshold: 0.2, pod_floor: 0.05, ..INTEGRITY },
                 ..base
             },
             // Threads: predicts like, follow, scroll-past (fast skip) and read-replies
             // (comment). Weights ours in that order.
             Platform::Threads => ProfileConfig {
-                head_weights: [
-                    1.0, 3.0, 1.0, 0.0, 4.0, 1.0, -30.0, -150.0, 0.0, -1.0, 0.005, 0.0,
-                ],
+                head_weights: [1.0, 3.0, 1.0, 0.0, 4.0, 1.0, -30.0, -150.0, 0.0, -1.0, 0.005, 0.0],
                 in_network_min_share: 0.4,
                 out_of_network_factor: 0.9,
                 reply_factor: 0.9,
-                age: AgeDecay {
-                    max_age_s: 3 * DAY,
-                    halflife_min: 720.0,
-                    slope_per_min: 0.003,
-                    floor: 0.5,
-                },
-                exploration: Exploration {
-                    slots: slots(&[7, 19]),
-                    ..base.exploration
-                },
+                age: AgeDecay { max_age_s: 3 * DAY, halflife_min: 720.0, slope_per_min: 0.003, floor: 0.5 },
+                exploration: Exploration { slots: slots(&[7, 19]), ..base.exploration },
                 ..base
             },
         }
@@ -301,12 +207,7 @@ impl ProfileConfig {
             }
         }
         cfg.head_weights = [0.0; HEADS];
-        cfg.age = AgeDecay {
-            max_age_s: u32::MAX,
-            halflife_min: 0.0,
-            slope_per_min: 0.0,
-            floor: 1.0,
-        };
+        cfg.age = AgeDecay { max_age_s: u32::MAX, halflife_min: 0.0, slope_per_min: 0.0, floor: 1.0 };
         cfg.out_of_network_factor = 1.0;
         cfg.reply_factor = 1.0;
         cfg.max_out_of_network_run = 0;
@@ -314,12 +215,7 @@ impl ProfileConfig {
         cfg.author_diversity = NO_DIVERSITY;
         cfg.kind_diversity = NO_DIVERSITY;
         cfg.exploration.slots = 0;
-        cfg.sponsored = Sponsored {
-            first_slot: 0,
-            spacing: 1,
-            max_per_page: 0,
-            quality_floor: 0.0,
-        };
+        cfg.sponsored = Sponsored { first_slot: 0, spacing: 1, max_per_page: 0, quality_floor: 0.0 };
         cfg.integrity.enabled = false;
         cfg
     }

@@ -76,10 +76,7 @@ pub struct Learning {
 }
 
 /// The constants in use: topics 1/8 per event, authors 1/4 per event.
-pub const LEARNING: Learning = Learning {
-    topic_shift: 3,
-    author_shift: 2,
-};
+pub const LEARNING: Learning = Learning { topic_shift: 3, author_shift: 2 };
 
 /// Rewards, Q12 in [-1, 1]: (topic reward, author reward).
 fn rewards(kind: FeedbackKind) -> Option<(i32, i32)> {
@@ -109,11 +106,7 @@ fn ema(current: Feature, target: i32, shift: u32) -> Feature {
     let c = current.raw() as i32;
     // Round toward the target so that small steps still arrive.
     let delta = target - c;
-    let step = if delta >= 0 {
-        (delta + (1 << shift) - 1) >> shift
-    } else {
-        -((-delta + (1 << shift) - 1) >> shift)
-    };
+    let step = if delta >= 0 { (delta + (1 << shift) - 1) >> shift } else { -((-delta + (1 << shift) - 1) >> shift) };
     let v = (c + step).clamp(-4096, 4096);
     Feature(v as i16)
 }
@@ -122,17 +115,11 @@ impl UserState {
     /// Applies one feedback event. On error nothing changes.
     pub fn apply(&mut self, fb: &Feedback) -> Result<(), FeedbackError> {
         // Record mutes first: that is the only step that can fail.
-        let record = |kind| MuteRecord {
-            author_id: fb.author_id,
-            kind,
-            at: fb.at,
-        };
+        let record = |kind| MuteRecord { author_id: fb.author_id, kind, at: fb.at };
         match fb.kind {
             FeedbackKind::SeeFewer => self.mutes.insert(record(MuteKind::SeeFewer))?,
             FeedbackKind::Mute => self.mutes.insert(record(MuteKind::Mute))?,
-            FeedbackKind::Block | FeedbackKind::Report => {
-                self.mutes.insert(record(MuteKind::Block))?
-            }
+            FeedbackKind::Block | FeedbackKind::Report => self.mutes.insert(record(MuteKind::Block))?,
             FeedbackKind::Unmute => self.mutes.remove(fb.author_id),
             _ => {}
         }
@@ -142,11 +129,7 @@ impl UserState {
             if let Some(t) = self.topics.get_mut(fb.topic as usize) {
                 *t = ema(*t, topic_reward, LEARNING.topic_shift);
             }
-            let a = ema(
-                self.authors.get(fb.author_id),
-                author_reward,
-                LEARNING.author_shift,
-            );
+            let a = ema(self.authors.get(fb.author_id), author_reward, LEARNING.author_shift);
             self.authors.put(fb.author_id, a, self.events);
             self.seen.insert(fb.item_id);
         }
@@ -159,13 +142,7 @@ mod tests {
     use super::*;
 
     fn fb(kind: FeedbackKind) -> Feedback {
-        Feedback {
-            item_id: 77,
-            author_id: 5,
-            topic: 2,
-            at: 1000,
-            kind,
-        }
+        Feedback { item_id: 77, author_id: 5, topic: 2, at: 1000, kind }
     }
 
     #[test]
@@ -177,15 +154,9 @@ mod tests {
         let before = u.topic_interest(2);
         u.apply(&fb(FeedbackKind::Skip)).unwrap();
         assert!(u.topic_interest(2) < before);
-        u.apply(&fb(FeedbackKind::Impression {
-            watch_ratio: WatchRatio::from_f64(1.2),
-        }))
-        .unwrap();
+        u.apply(&fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.2) })).unwrap();
         let after_watch = u.topic_interest(2);
-        u.apply(&fb(FeedbackKind::Impression {
-            watch_ratio: WatchRatio::from_f64(0.05),
-        }))
-        .unwrap();
+        u.apply(&fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(0.05) })).unwrap();
         assert!(u.topic_interest(2) < after_watch);
     }
 
@@ -206,11 +177,7 @@ mod tests {
     #[test]
     fn mute_records_follow_events_and_unknown_topics_are_ignored() {
         let mut u = UserState::new();
-        u.apply(&Feedback {
-            topic: 250,
-            ..fb(FeedbackKind::SeeFewer)
-        })
-        .unwrap();
+        u.apply(&Feedback { topic: 250, ..fb(FeedbackKind::SeeFewer) }).unwrap();
         assert_eq!(u.mute_record(5).map(|r| r.kind), Some(MuteKind::SeeFewer));
         u.apply(&fb(FeedbackKind::Report)).unwrap();
         assert_eq!(u.mute_record(5).map(|r| r.kind), Some(MuteKind::Block));
@@ -223,17 +190,10 @@ mod tests {
     fn a_refused_event_changes_nothing() {
         let mut u = UserState::new();
         for a in 0..super::super::MUTE_SLOTS as u32 {
-            u.apply(&Feedback {
-                author_id: 1000 + a,
-                ..fb(FeedbackKind::Block)
-            })
-            .unwrap();
+            u.apply(&Feedback { author_id: 1000 + a, ..fb(FeedbackKind::Block) }).unwrap();
         }
         let before = u.clone();
-        assert_eq!(
-            u.apply(&fb(FeedbackKind::Mute)),
-            Err(FeedbackError::MuteListFull)
-        );
+        assert_eq!(u.apply(&fb(FeedbackKind::Mute)), Err(FeedbackError::MuteListFull));
         assert_eq!(u, before);
     }
 }

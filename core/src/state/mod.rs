@@ -14,9 +14,7 @@ use crate::input::TOPICS;
 use crate::num::Feature;
 
 pub use learn::{Feedback, FeedbackKind, LEARNING};
-pub use tables::{
-    AuthorTable, MuteKind, MuteList, MuteRecord, SeenSet, AUTHOR_SLOTS, MUTE_SLOTS, SEEN_SLOTS,
-};
+pub use tables::{AuthorTable, MuteKind, MuteList, MuteRecord, SeenSet, AUTHOR_SLOTS, MUTE_SLOTS, SEEN_SLOTS};
 
 /// Blob format version of a persisted user state.
 pub const STATE_FORMAT_VERSION: u16 = 1;
@@ -113,15 +111,10 @@ impl UserState {
     pub fn from_blob(bytes: &[u8]) -> Result<Self, crate::error::BlobError> {
         let state: UserState = crate::wire::decode_checked(bytes)?;
         if state.format_version != STATE_FORMAT_VERSION {
-            return Err(crate::error::BlobError::UnsupportedVersion(
-                state.format_version,
-            ));
+            return Err(crate::error::BlobError::UnsupportedVersion(state.format_version));
         }
         let in_range = |f: &Feature| f.raw().unsigned_abs() <= Feature::ONE.raw() as u16;
-        if !state.topics.iter().all(in_range)
-            || !state.authors.is_consistent()
-            || !state.mutes.is_consistent()
-        {
+        if !state.topics.iter().all(in_range) || !state.authors.is_consistent() || !state.mutes.is_consistent() {
             return Err(crate::error::BlobError::OutOfRange);
         }
         Ok(state)

@@ -37,13 +37,7 @@ pub struct AuthorTable {
 impl AuthorTable {
     /// Empty.
     pub const fn new() -> Self {
-        Self {
-            slots: [AuthorEntry {
-                author_id: 0,
-                affinity: Feature(0),
-                stamp: 0,
-            }; AUTHOR_SLOTS],
-        }
+        Self { slots: [AuthorEntry { author_id: 0, affinity: Feature(0), stamp: 0 }; AUTHOR_SLOTS] }
     }
 
     #[inline]
@@ -78,11 +72,7 @@ impl AuthorTable {
                 victim = i;
             }
         }
-        set[victim] = AuthorEntry {
-            author_id,
-            affinity,
-            stamp,
-        };
+        set[victim] = AuthorEntry { author_id, affinity, stamp };
     }
 
     /// Number of remembered authors.
@@ -98,8 +88,7 @@ impl AuthorTable {
     pub(crate) fn is_consistent(&self) -> bool {
         self.slots.iter().enumerate().all(|(i, e)| {
             e.stamp == 0
-                || (self.set(e.author_id).contains(&i)
-                    && e.affinity.raw().unsigned_abs() <= Feature::ONE.raw() as u16)
+                || (self.set(e.author_id).contains(&i) && e.affinity.raw().unsigned_abs() <= Feature::ONE.raw() as u16)
         })
     }
 }
@@ -148,10 +137,7 @@ pub struct MuteList {
 impl MuteList {
     /// Empty.
     pub const fn new() -> Self {
-        Self {
-            records: heapless::Vec::new(),
-            filter: 0,
-        }
+        Self { records: heapless::Vec::new(), filter: 0 }
     }
 
     #[inline]
@@ -176,16 +162,11 @@ impl MuteList {
     /// Adds or replaces a record. When full, the oldest "see fewer" record makes room; mutes
     /// and blocks are never dropped silently: a full list of them is an error.
     pub fn insert(&mut self, record: MuteRecord) -> Result<(), crate::error::FeedbackError> {
-        if let Some(existing) = self
-            .records
-            .iter_mut()
-            .find(|r| r.author_id == record.author_id)
-        {
+        if let Some(existing) = self.records.iter_mut().find(|r| r.author_id == record.author_id) {
             // A block is not weakened by a later "see fewer" on the same author.
             let stronger = matches!(
                 (existing.kind, record.kind),
-                (MuteKind::Block, MuteKind::Mute | MuteKind::SeeFewer)
-                    | (MuteKind::Mute, MuteKind::SeeFewer)
+                (MuteKind::Block, MuteKind::Mute | MuteKind::SeeFewer) | (MuteKind::Mute, MuteKind::SeeFewer)
             );
             if !stronger {
                 *existing = record;
@@ -220,18 +201,11 @@ impl MuteList {
     }
 
     fn rebuild_filter(&mut self) {
-        self.filter = self
-            .records
-            .iter()
-            .fold(0, |f, r| f | Self::bit(r.author_id));
+        self.filter = self.records.iter().fold(0, |f, r| f | Self::bit(r.author_id));
     }
 
     pub(crate) fn is_consistent(&self) -> bool {
-        self.filter
-            == self
-                .records
-                .iter()
-                .fold(0, |f, r| f | Self::bit(r.author_id))
+        self.filter == self.records.iter().fold(0, |f, r| f | Self::bit(r.author_id))
     }
 }
 
@@ -261,11 +235,7 @@ pub struct SeenSet {
 impl SeenSet {
     /// Empty.
     pub const fn new() -> Self {
-        Self {
-            ids: [0; SEEN_SLOTS],
-            valid: [0; SEEN_SLOTS / 64],
-            newer: [0; SEEN_SLOTS / 128],
-        }
+        Self { ids: [0; SEEN_SLOTS], valid: [0; SEEN_SLOTS / 64], newer: [0; SEEN_SLOTS / 128] }
     }
 
     #[inline]
@@ -278,8 +248,7 @@ impl SeenSet {
     pub fn contains(&self, item_id: u32) -> bool {
         let set = hash(item_id, SEEN_SET_BITS);
         let a = set * 2;
-        (self.ids[a] == item_id && self.valid(a))
-            || (self.ids[a + 1] == item_id && self.valid(a + 1))
+        (self.ids[a] == item_id && self.valid(a)) || (self.ids[a + 1] == item_id && self.valid(a + 1))
     }
 
     /// Remembers an item.
@@ -336,10 +305,8 @@ mod tests {
         let mut t = AuthorTable::new();
         // Find 5 authors that share a set.
         let target = hash(1, AUTHOR_SET_BITS);
-        let same: heapless::Vec<u32, 5> = (1..100_000u32)
-            .filter(|&a| hash(a, AUTHOR_SET_BITS) == target)
-            .take(5)
-            .collect();
+        let same: heapless::Vec<u32, 5> =
+            (1..100_000u32).filter(|&a| hash(a, AUTHOR_SET_BITS) == target).take(5).collect();
         for (i, &a) in same.iter().take(4).enumerate() {
             t.put(a, Feature(100 + i as i16), i as u32 + 1);
         }
@@ -377,10 +344,8 @@ mod tests {
     fn seen_set_keeps_the_two_latest_of_a_set() {
         let mut s = SeenSet::new();
         let target = hash(5, SEEN_SET_BITS);
-        let same: heapless::Vec<u32, 3> = (1..1_000_000u32)
-            .filter(|&a| hash(a, SEEN_SET_BITS) == target)
-            .take(3)
-            .collect();
+        let same: heapless::Vec<u32, 3> =
+            (1..1_000_000u32).filter(|&a| hash(a, SEEN_SET_BITS) == target).take(3).collect();
         s.insert(same[0]);
         s.insert(same[1]);
         s.insert(same[2]);
@@ -392,41 +357,18 @@ mod tests {
     fn mute_list_evicts_see_fewer_first_and_refuses_to_drop_blocks() {
         let mut m = MuteList::new();
         for a in 0..MUTE_SLOTS as u32 {
-            let kind = if a == 3 {
-                MuteKind::SeeFewer
-            } else {
-                MuteKind::Block
-            };
-            m.insert(MuteRecord {
-                author_id: a,
-                kind,
-                at: a,
-            })
-            .unwrap();
+            let kind = if a == 3 { MuteKind::SeeFewer } else { MuteKind::Block };
+            m.insert(MuteRecord { author_id: a, kind, at: a }).unwrap();
         }
-        m.insert(MuteRecord {
-            author_id: 1000,
-            kind: MuteKind::Mute,
-            at: 50,
-        })
-        .unwrap();
+        m.insert(MuteRecord { author_id: 1000, kind: MuteKind::Mute, at: 50 }).unwrap();
         assert!(m.find(3).is_none());
         assert!(m.find(1000).is_some());
         assert_eq!(
-            m.insert(MuteRecord {
-                author_id: 1001,
-                kind: MuteKind::Mute,
-                at: 51
-            }),
+            m.insert(MuteRecord { author_id: 1001, kind: MuteKind::Mute, at: 51 }),
             Err(crate::error::FeedbackError::MuteListFull)
         );
         // A later "see fewer" does not weaken a block.
-        m.insert(MuteRecord {
-            author_id: 5,
-            kind: MuteKind::SeeFewer,
-            at: 99,
-        })
-        .unwrap();
+        m.insert(MuteRecord { author_id: 5, kind: MuteKind::SeeFewer, at: 99 }).unwrap();
         assert_eq!(m.find(5).map(|r| r.kind), Some(MuteKind::Block));
         m.remove(5);
         assert!(m.find(5).is_none());

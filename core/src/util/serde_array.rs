@@ -8,10 +8,7 @@ use serde::de::{Error, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub fn serialize<S: Serializer, T: Serialize, const N: usize>(
-    arr: &[T; N],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer, T: Serialize, const N: usize>(arr: &[T; N], s: S) -> Result<S::Ok, S::Error> {
     let mut t = s.serialize_tuple(N)?;
     for item in arr {
         t.serialize_element(item)?;
@@ -33,9 +30,7 @@ where
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[T; N], A::Error> {
             let mut out = [T::default(); N];
             for (i, slot) in out.iter_mut().enumerate() {
-                *slot = seq
-                    .next_element()?
-                    .ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                *slot = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
             }
             Ok(out)
         }

@@ -8,10 +8,7 @@ use crate::error::BlobError;
 pub const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
 /// Encodes `value` as postcard followed by a little-endian CRC-32 of those bytes.
-pub fn encode_checked<'b, T: Serialize>(
-    value: &T,
-    buf: &'b mut [u8],
-) -> Result<&'b mut [u8], BlobError> {
+pub fn encode_checked<'b, T: Serialize>(value: &T, buf: &'b mut [u8]) -> Result<&'b mut [u8], BlobError> {
     postcard::to_slice_crc32(value, buf, CRC.digest()).map_err(|_| BlobError::BufferTooSmall)
 }
 

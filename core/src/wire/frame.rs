@@ -9,7 +9,7 @@ use super::messages::{FrameError, WIRE_VERSION};
 use crate::error::BlobError;
 
 /// Largest payload (postcard + CRC) of any message.
-pub const MAX_PAYLOAD: usize = 1280;
+pub const MAX_PAYLOAD: usize = 1600;
 /// Largest frame on the wire, delimiter included.
 pub const MAX_FRAME: usize = cobs::max_encoding_length(MAX_PAYLOAD) + 1;
 
@@ -70,11 +70,7 @@ impl<const N: usize> Default for FrameReader<N> {
 impl<const N: usize> FrameReader<N> {
     /// Empty.
     pub const fn new() -> Self {
-        Self {
-            buf: [0; N],
-            len: 0,
-            overflowed: false,
-        }
+        Self { buf: [0; N], len: 0, overflowed: false }
     }
 
     /// Feeds one byte.

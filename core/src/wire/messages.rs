@@ -37,11 +37,7 @@ pub struct Envelope<T> {
 impl<T> Envelope<T> {
     /// Wraps a body with the current version.
     pub fn new(request_id: u16, body: T) -> Self {
-        Self {
-            version: WIRE_VERSION,
-            request_id,
-            body,
-        }
+        Self { version: WIRE_VERSION, request_id, body }
     }
 }
 

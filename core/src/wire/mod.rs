@@ -21,8 +21,8 @@ pub mod messages;
 pub use codec::{decode_checked, encode_checked, CRC};
 pub use frame::{decode_frame, encode_frame, Feed, FrameReader, MAX_FRAME, MAX_PAYLOAD};
 pub use messages::{
-    DeviceInfo, DeviceStats, Envelope, FrameError, RankedPage, Request, Response, WireError,
-    CANDIDATES_PER_CHUNK, FEEDBACK_PER_FRAME, PAGE_MAX, WIRE_VERSION,
+    DeviceInfo, DeviceStats, Envelope, FrameError, RankedPage, Request, Response, WireError, CANDIDATES_PER_CHUNK,
+    FEEDBACK_PER_FRAME, PAGE_MAX, WIRE_VERSION,
 };
 
 #[cfg(test)]
@@ -31,7 +31,7 @@ mod tests {
     use crate::error::BlobError;
     use crate::input::Candidate;
     use crate::model::{Model, MODEL_BLOB_MAX};
-    use crate::num::{Factor, Score};
+    use crate::num::{Factor, LogScore};
     use crate::pipeline::{Placement, RankStats, RankedItem};
 
     fn encode<T: serde::Serialize>(m: &T) -> heapless::Vec<u8, MAX_FRAME> {
@@ -53,37 +53,19 @@ mod tests {
     #[test]
     fn golden_ping() {
         let frame = encode(&Envelope::new(7, Request::Ping));
-        assert_eq!(
-            frame.as_slice(),
-            &[0x03, 0x01, 0x07, 0x05, 0x41, 0xf8, 0x48, 0xbf, 0x00]
-        );
+        assert_eq!(frame.as_slice(), &[0x03, 0x01, 0x07, 0x05, 0x41, 0xf8, 0x48, 0xbf, 0x00]);
     }
 
     #[test]
     fn golden_rank_begin() {
-        let frame = encode(&Envelope::new(
-            7,
-            Request::RankBegin {
-                now: 1_000_000,
-                k: 32,
-            },
-        ));
-        assert_eq!(
-            frame.as_slice(),
-            &[0x0c, 0x01, 0x07, 0x04, 0xc0, 0x84, 0x3d, 0x20, 0x77, 0xe7, 0x01, 0xf9, 0x00]
-        );
+        let frame = encode(&Envelope::new(7, Request::RankBegin { now: 1_000_000, k: 32 }));
+        assert_eq!(frame.as_slice(), &[0x0c, 0x01, 0x07, 0x04, 0xc0, 0x84, 0x3d, 0x20, 0x77, 0xe7, 0x01, 0xf9, 0x00]);
     }
 
     #[test]
     fn golden_error_response() {
-        let frame = encode(&Envelope::new(
-            0,
-            Response::Error(WireError::Frame(FrameError::BadChecksum)),
-        ));
-        assert_eq!(
-            frame.as_slice(),
-            &[0x02, 0x01, 0x02, 0x0a, 0x06, 0x03, 0xa5, 0x86, 0x0d, 0x19, 0x00]
-        );
+        let frame = encode(&Envelope::new(0, Response::Error(WireError::Frame(FrameError::BadChecksum))));
+        assert_eq!(frame.as_slice(), &[0x02, 0x01, 0x02, 0x0a, 0x06, 0x03, 0xa5, 0x86, 0x0d, 0x19, 0x00]);
     }
 
     #[test]
@@ -115,19 +97,15 @@ mod tests {
             item_id: u32::MAX,
             author_id: u32::MAX,
             index: u32::MAX,
-            score: Score::MIN,
-            unplaced: Score::MIN,
-            author_factor: Factor::MAX,
-            kind_factor: Factor::MAX,
+            score: LogScore(i32::MIN),
+            unplaced: LogScore(i32::MIN),
+            author_factor: Factor(i32::MIN),
+            kind_factor: Factor(i32::MIN),
             placement: Placement::Sponsored,
         };
         let page = RankedPage {
             items: heapless::Vec::from_slice(&[item; PAGE_MAX]).unwrap(),
-            stats: RankStats {
-                received: u32::MAX,
-                filtered: [u32::MAX; 5],
-                ..RankStats::default()
-            },
+            stats: RankStats { received: u32::MAX, filtered: [u32::MAX; 5], ..RankStats::default() },
         };
         assert!(encode(&Envelope::new(u16::MAX, Response::Ranked(page))).len() <= MAX_FRAME);
     }
@@ -148,10 +126,7 @@ mod tests {
                 if bad[i] == 0 {
                     continue; // a new delimiter splits the frame: the reader's job, tested below
                 }
-                assert!(
-                    decode::<Envelope<Request>>(&bad).is_err(),
-                    "flip {flip:#x} at {i} accepted"
-                );
+                assert!(decode::<Envelope<Request>>(&bad).is_err(), "flip {flip:#x} at {i} accepted");
             }
         }
     }
@@ -159,21 +134,10 @@ mod tests {
     #[test]
     fn version_mismatch_is_reported() {
         let mut payload = [0u8; 16];
-        let p = encode_checked(
-            &Envelope {
-                version: 9,
-                request_id: 1,
-                body: Request::Ping,
-            },
-            &mut payload,
-        )
-        .unwrap();
+        let p = encode_checked(&Envelope { version: 9, request_id: 1, body: Request::Ping }, &mut payload).unwrap();
         let mut framed = [0u8; 32];
         let n = cobs::try_encode(p, &mut framed).unwrap();
-        assert_eq!(
-            decode_frame::<Envelope<Request>>(&mut framed[..n]),
-            Err(FrameError::UnsupportedVersion(9))
-        );
+        assert_eq!(decode_frame::<Envelope<Request>>(&mut framed[..n]), Err(FrameError::UnsupportedVersion(9)));
         let _ = BlobError::Truncated;
     }
 

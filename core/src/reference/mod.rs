@@ -1,0 +1,454 @@
+//! A floating-point reference of the same models and rules (feature `reference`).
+//!
+//! Written the straightforward way, independently of the fixed-point pipeline: real-valued
+//! features, exact `exp`/`log2`/logistic, the profile's real weights and factors, every
+//! candidate scored and the whole batch sorted, then a plain greedy page fill that scans the
+//! whole pool at every position. It is generic over [`Real`] so the same code serves as the
+//! f64 reference on hosts and as the f32 comparison on a device with an FPU.
+//!
+//! Uses: the parity test (fixed point vs f64 on random requests), the benchmarks' "what a
+//! user would write" baseline, and the firmware's f32 instruction-count comparison.
+
+use core::cmp::Ordering;
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+use crate::input::{Candidate, ContentKind};
+use crate::model::{Head, Model, FEATURES, HEADS};
+use crate::pipeline::features::RATE_PRIOR_IMPRESSIONS;
+use crate::pipeline::filter::FUTURE_TOLERANCE_S;
+use crate::pipeline::{Placement, DEFAULT_POOL, EXPLORATION_POOL, SPONSORED_POOL};
+use crate::profile::{Diversity, ProfileConfig, POSITIVE_OFFSET, SLOT_POSITIONS};
+use crate::state::{MuteKind, UserState};
+
+/// A real number type for the reference.
+pub trait Real:
+    Copy
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// From an f64 constant.
+    fn from_f64(x: f64) -> Self;
+    /// From an f32 configuration value.
+    fn from_f32(x: f32) -> Self;
+    /// From an integer.
+    fn from_u32(x: u32) -> Self;
+    /// e^x.
+    fn exp(self) -> Self;
+    /// log2(x).
+    fn log2(self) -> Self;
+    /// As f64 (for comparisons in tests).
+    fn to_f64(self) -> f64;
+    /// The smaller of two.
+    fn min(self, other: Self) -> Self {
+        if other < self {
+            other
+        } else {
+            self
+        }
+    }
+    /// The larger of two.
+    fn max(self, other: Self) -> Self {
+        if other > self {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl Real for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn from_f32(x: f32) -> Self {
+        x as f64
+    }
+    fn from_u32(x: u32) -> Self {
+        x as f64
+    }
+    fn exp(self) -> Self {
+        libm::exp(self)
+    }
+    fn log2(self) -> Self {
+        libm::log2(self)
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn from_f32(x: f32) -> Self {
+        x
+    }
+    fn from_u32(x: u32) -> Self {
+        x as f32
+    }
+    fn exp(self) -> Self {
+        libm::expf(self)
+    }
+    fn log2(self) -> Self {
+        libm::log2f(self)
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+/// Smallest log2 score of a non-zero value (as on the device).
+const LOG2_FLOOR: f64 = -1024.0;
+
+fn c<F: Real>(x: f64) -> F {
+    F::from_f64(x)
+}
+
+/// The model's inputs, by the formulas documented in [`crate::pipeline::features`].
+pub fn features<F: Real>(cand: &Candidate, user: &UserState, age_s: u32) -> [F; FEATURES] {
+    let g = &cand.global;
+    let denom = F::from_u32(g.impressions) + F::from_u32(RATE_PRIOR_IMPRESSIONS);
+    let rate = |count: u32, scale: f64| (F::from_u32(count).min(denom) / denom * c(scale)).min(c(4.0));
+    let flag = |b: bool| if b { c::<F>(1.0) } else { c::<F>(0.0) };
+    let prob = |p: crate::num::Prob| c::<F>(p.to_f64());
+    [
+        c(user.topic_interest(cand.topic).to_f64()),
+        c(user.author_affinity(cand.author_id).to_f64()),
+        flag(cand.flags.in_network()),
+        rate(g.likes, 16.0),
+        rate(g.comments, 64.0),
+        rate(g.shares, 64.0),
+        rate(g.negative, 256.0),
+        c::<F>(g.mean_watch_ratio.to_f64()).min(c(4.0)),
+        prob(g.completion_rate),
+        prob(g.skip_rate),
+        prob(g.rewatch_rate),
+        ((c::<F>(1.0) + F::from_u32(cand.duration_ms / 1024)).log2() / c(8.0)).min(c(4.0)),
+        ((c::<F>(1.0) + F::from_u32(g.engagements_first_2h)).log2() / c(16.0)).min(c(4.0)),
+        (prob(cand.author.engagement_rate) * c(32.0)).min(c(4.0)),
+        ((c::<F>(1.0) + F::from_u32(age_s / 64)).log2() / c(16.0)).min(c(4.0)),
+        flag(cand.kind.is_video()),
+    ]
+}
+
+/// Every head's output: probabilities, and seconds for the watch-time head.
+pub fn heads<F: Real>(model: &Model, x: &[F; FEATURES]) -> [F; HEADS] {
+    let mut out = [c::<F>(0.0); HEADS];
+    for (h, slot) in out.iter_mut().enumerate() {
+        let mut z = c::<F>(model.bias[h].to_f64());
+        for (w, xi) in model.weights[h].iter().zip(x.iter()) {
+            z = z + c::<F>(w.to_f64()) * *xi;
+        }
+        *slot = if h == Head::WatchTime.index() { z.exp() } else { c::<F>(1.0) / (c::<F>(1.0) + (-z).exp()) };
+    }
+    out
+}
+
+/// A scored candidate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefScored<F> {
+    /// Position in the request.
+    pub index: u32,
+    /// log2 of the score before page-position rules (-inf for a score of 0).
+    pub score: F,
+    /// Whether it may fill an exploration slot.
+    pub explore: bool,
+    /// Already on the page (used while filling it).
+    pub taken: bool,
+}
+
+fn ramp<F: Real>(floor: f32, t: F) -> F {
+    let t = t.max(c(0.0)).min(c(1.0));
+    c::<F>(1.0) - (c::<F>(1.0) - F::from_f32(floor)) * t
+}
+
+/// log2 of the product of the integrity factors.
+fn integrity<F: Real>(cfg: &ProfileConfig, cand: &Candidate) -> F {
+    let ig = &cfg.integrity;
+    let mut f = c::<F>(0.0);
+    if !ig.enabled {
+        return f;
+    }
+    let a = &cand.author;
+    let g = &cand.global;
+    if a.followings > ig.farm_min_followings {
+        let ratio = (F::from_u32(a.followings) + c(1.0)) / (F::from_u32(a.followers) + c(1.0));
+        let thr = F::from_f32(ig.farm_ratio);
+        if ratio > thr {
+            // log2(exp(-slope * excess)), floored like every log score at 2^-1024.
+            let l = -(F::from_f32(ig.farm_slope) * (ratio - thr)) * c(core::f64::consts::LOG2_E);
+            f = f + l.max(c(LOG2_FLOOR));
+        }
+    }
+    if a.account_age_days < ig.young_days {
+        let t = F::from_u32(ig.young_days - a.account_age_days) / F::from_u32(ig.young_days);
+        f = f + ramp(ig.young_floor, t).log2();
+    }
+    let overlap = c::<F>(g.early_engager_overlap.to_f64());
+    if g.early_engager_overlap.raw() > 0 && g.engagements_first_10m > 0 {
+        let two_h = F::from_u32(g.engagements_first_2h.max(1));
+        let burst = F::from_u32(g.engagements_first_10m).min(two_h) / two_h;
+        let pod = overlap * burst;
+        let thr = F::from_f32(ig.pod_threshold);
+        if pod > thr {
+            f = f + ramp(ig.pod_floor, (pod - thr) / (c::<F>(1.0) - thr)).log2();
+        }
+    }
+    let rate = c::<F>(a.engagement_rate.to_f64());
+    let bought = F::from_f32(ig.bought_rate);
+    if a.followers >= ig.bought_min_followers && rate < bought {
+        f = f + ramp(ig.bought_floor, (bought - rate) / bought).log2();
+    }
+    let reg = c::<F>(a.posting_regularity.to_f64());
+    let thr = F::from_f32(ig.bot_threshold);
+    if reg > thr {
+        f = f + ramp(ig.bot_floor, (reg - thr) / (c::<F>(1.0) - thr)).log2();
+    }
+    f
+}
+
+/// Scores one candidate, or `None` if a filter drops it.
+pub fn score<F: Real>(
+    model: &Model,
+    cfg: &ProfileConfig,
+    user: &UserState,
+    now: u32,
+    cand: &Candidate,
+    index: u32,
+) -> Option<RefScored<F>> {
+    // Filters (integer rules, restated).
+    let age_s = if cand.created_at > now {
+        if cand.created_at - now > FUTURE_TOLERANCE_S {
+            return None;
+        }
+        0
+    } else {
+        now - cand.created_at
+    };
+    if age_s > cfg.age.max_age_s || user.has_seen(cand.item_id) {
+        return None;
+    }
+    let mut fatigue = c::<F>(1.0);
+    if let Some(r) = user.mute_record(cand.author_id) {
+        match r.kind {
+            MuteKind::Mute | MuteKind::Block => return None,
+            MuteKind::SeeFewer => {
+                let since = now.saturating_sub(r.at) as f64 / 86_400.0;
+                let filter = cfg.fatigue.filter_days as f64;
+                let recovery = cfg.fatigue.recovery_days as f64;
+                if since < filter {
+                    return None;
+                }
+                if since < filter + recovery {
+                    let start = cfg.fatigue.start_factor as f64;
+                    fatigue = c(start + (1.0 - start) * (since - filter) / recovery);
+                }
+            }
+        }
+    }
+
+    let x = features::<F>(cand, user, age_s);
+    let h = heads(model, &x);
+    let mut sum = c::<F>(0.0);
+    let mut negative_mass = c::<F>(0.0);
+    let mut total_mass = c::<F>(0.0);
+    for head in Head::ALL {
+        let w = F::from_f32(cfg.head_weights[head.index()]);
+        sum = sum + w * h[head.index()];
+        let mass = (if w < c(0.0) { -w } else { w }) * F::from_f32(head.unit().max_value());
+        total_mass = total_mass + mass;
+        if w < c(0.0) {
+            negative_mass = negative_mass + mass;
+        }
+    }
+    let offset = c::<F>(POSITIVE_OFFSET.to_f64());
+    let base = if sum >= c(0.0) {
+        sum + offset
+    } else if total_mass > c(0.0) {
+        (sum + negative_mass).max(c(0.0)) / total_mass * offset
+    } else {
+        c(0.0)
+    };
+
+    let a = &cfg.age;
+    let minutes = F::from_u32(age_s) / c(60.0);
+    let z = (F::from_f32(a.slope_per_min) * (minutes - F::from_f32(a.halflife_min))).min(c(80.0));
+    let floor = F::from_f32(a.floor);
+    // Factors multiply; kept as a sum of logarithms so that long chains of demotions do not
+    // underflow (the device ranks on log2 values too).
+    let mut f = (floor + (c::<F>(1.0) - floor) / (c::<F>(1.0) + z.exp())).log2();
+    if !cand.flags.in_network() {
+        f = f + F::from_f32(cfg.out_of_network_factor).log2();
+    }
+    if cand.flags.reply() {
+        f = f + F::from_f32(cfg.reply_factor).log2();
+    }
+    f = f + fatigue.log2() + integrity::<F>(cfg, cand);
+
+    let e = &cfg.exploration;
+    let explore = !cand.flags.sponsored()
+        && e.slots != 0
+        && cand.author.followers <= e.max_followers
+        && cand.author.impressions < e.max_author_impressions
+        && age_s < e.max_age_s;
+    let score = if base > c(0.0) { (base.log2() + f).max(c(LOG2_FLOOR)) } else { base.log2() };
+    Some(RefScored { index, score, explore, taken: false })
+}
+
+/// One item of the reference page.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefItem<F> {
+    /// Position of the candidate in the request.
+    pub index: u32,
+    /// Item id.
+    pub item_id: u32,
+    /// log2 of the final score.
+    pub score: F,
+    /// How it was placed.
+    pub placement: Placement,
+}
+
+/// log2 of the diversity factor of the k-th item.
+fn diversity<F: Real>(d: &Diversity, k: usize) -> F {
+    let mut p = c::<F>(1.0);
+    for _ in 0..k.min(crate::profile::DIVERSITY_STEPS - 1) {
+        p = p * F::from_f32(d.decay);
+    }
+    ((c::<F>(1.0) - F::from_f32(d.floor)) * p + F::from_f32(d.floor)).log2()
+}
+
+fn by_score<F: Real>(a: &RefScored<F>, b: &RefScored<F>) -> Ordering {
+    b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal).then(a.index.cmp(&b.index))
+}
+
+/// Ranks a batch: scores every candidate into `scratch` (which needs room for all of them),
+/// sorts everything, then fills the page greedily. Returns `None` if `scratch` is too small.
+pub fn rank<F: Real, const K: usize>(
+    model: &Model,
+    cfg: &ProfileConfig,
+    user: &UserState,
+    now: u32,
+    candidates: &[Candidate],
+    k: usize,
+    scratch: &mut [RefScored<F>],
+) -> Option<heapless::Vec<RefItem<F>, K>> {
+    let mut n = 0;
+    for (i, cand) in candidates.iter().enumerate() {
+        if let Some(s) = score::<F>(model, cfg, user, now, cand, i as u32) {
+            *scratch.get_mut(n)? = s;
+            n += 1;
+        }
+    }
+    let all = &mut scratch[..n];
+    all.sort_unstable_by(by_score);
+
+    // The same pools as the device: the best DEFAULT_POOL organic items, the best few
+    // exploration-eligible ones, and sponsored items above the quality floor.
+    let sponsored_floor = F::from_f32(cfg.sponsored.quality_floor).log2();
+    let is_sponsored = |s: &RefScored<F>| candidates[s.index as usize].flags.sponsored();
+    let mut page: heapless::Vec<RefItem<F>, K> = heapless::Vec::new();
+    let organic_limit =
+        all.iter().enumerate().filter(|(_, s)| !is_sponsored(s)).nth(DEFAULT_POOL).map_or(n, |(i, _)| i);
+    let in_pool = |i: usize, s: &RefScored<F>| !is_sponsored(s) && i < organic_limit;
+    let explore_limit = all.iter().enumerate().filter(|(_, s)| s.explore).nth(EXPLORATION_POOL).map_or(n, |(i, _)| i);
+    let sponsored_limit = all
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| is_sponsored(s) && s.score >= sponsored_floor)
+        .nth(SPONSORED_POOL)
+        .map_or(n, |(i, _)| i);
+
+    let mut authors: heapless::Vec<(u32, usize), K> = heapless::Vec::new();
+    let mut kinds = [0usize; ContentKind::COUNT];
+    let (mut in_net, mut run, mut ads) = (0usize, 0usize, 0usize);
+    let on_page = |page: &heapless::Vec<RefItem<F>, K>, id: u32| page.iter().any(|p| p.item_id == id);
+    for pos in 0..k.min(K) {
+        let sp = &cfg.sponsored;
+        let first = sp.first_slot as usize;
+        let mut chosen: Option<(usize, F, Placement)> = None;
+        if pos >= first && (pos - first) % sp.spacing as usize == 0 && ads < sp.max_per_page as usize {
+            chosen = (0..sponsored_limit)
+                .find(|&i| {
+                    let s = &all[i];
+                    !s.taken
+                        && is_sponsored(s)
+                        && s.score >= sponsored_floor
+                        && !on_page(&page, candidates[s.index as usize].item_id)
+                })
+                .map(|i| (i, all[i].score, Placement::Sponsored));
+        }
+        let factor = |s: &RefScored<F>, authors: &heapless::Vec<(u32, usize), K>, kinds: &[usize]| {
+            let cand = &candidates[s.index as usize];
+            let na = authors.iter().find(|(a, _)| *a == cand.author_id).map_or(0, |(_, n)| *n);
+            diversity::<F>(&cfg.author_diversity, na) + diversity::<F>(&cfg.kind_diversity, kinds[cand.kind.index()])
+        };
+        if chosen.is_none() && pos < SLOT_POSITIONS && cfg.exploration.slots & (1 << pos) != 0 {
+            chosen = (0..explore_limit)
+                .find(|&i| {
+                    all[i].explore && !all[i].taken && !on_page(&page, candidates[all[i].index as usize].item_id)
+                })
+                .map(|i| (i, all[i].score + factor(&all[i], &authors, &kinds), Placement::Exploration));
+        }
+        if chosen.is_none() {
+            let run_full = cfg.max_out_of_network_run > 0 && run >= cfg.max_out_of_network_run as usize;
+            // The share is a rule threshold, stated in 1/65536ths as on the device.
+            let share_q16 = (cfg.in_network_min_share * 65536.0) as u64;
+            let need = ((share_q16 * (pos as u64 + 1)) >> 16) as usize;
+            let restricted = run_full || in_net < need;
+            let best = |in_network_only: bool| {
+                let mut best: Option<(usize, F)> = None;
+                for (i, s) in all.iter().enumerate() {
+                    let cand = &candidates[s.index as usize];
+                    if s.taken || !in_pool(i, s) || (in_network_only && !cand.flags.in_network()) {
+                        continue;
+                    }
+                    if on_page(&page, cand.item_id) {
+                        continue;
+                    }
+                    let adjusted = s.score + factor(s, &authors, &kinds);
+                    // Ties go to the earlier candidate, as on the device.
+                    let better = match best {
+                        None => true,
+                        Some((bi, b)) => adjusted > b || (adjusted == b && s.index < all[bi].index),
+                    };
+                    if better {
+                        best = Some((i, adjusted));
+                    }
+                }
+                best
+            };
+            chosen = match (restricted, restricted.then(|| best(true)).flatten()) {
+                (true, Some((i, s))) => Some((i, s, Placement::Constrained)),
+                _ => best(false).map(|(i, s)| (i, s, Placement::Ranked)),
+            };
+        }
+        let Some((i, final_score, placement)) = chosen else { break };
+        all[i].taken = true;
+        let s = all[i];
+        let cand = &candidates[s.index as usize];
+        let _ = page.push(RefItem { index: s.index, item_id: cand.item_id, score: final_score, placement });
+        if placement == Placement::Sponsored {
+            ads += 1;
+            continue;
+        }
+        match authors.iter_mut().find(|(a, _)| *a == cand.author_id) {
+            Some((_, n)) => *n += 1,
+            None => {
+                let _ = authors.push((cand.author_id, 1));
+            }
+        }
+        kinds[cand.kind.index()] += 1;
+        if cand.flags.in_network() {
+            in_net += 1;
+            run = 0;
+        } else {
+            run += 1;
+        }
+    }
+    Some(page)
+}
