@@ -6,20 +6,11 @@ use crate::util::{cargo, root, run, say, Result};
 use crate::{firmware, qemu, setup, thumb};
 
 fn fmt() -> Result {
-    run(cargo()
-        .current_dir(root())
-        .args(["fmt", "--all", "--", "--check"]))
+    run(cargo().current_dir(root()).args(["fmt", "--all", "--", "--check"]))
 }
 
 fn clippy() -> Result {
-    run(cargo().current_dir(root()).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))
+    run(cargo().current_dir(root()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
 }
 
 fn test() -> Result {
@@ -54,11 +45,7 @@ pub fn ci() -> Result {
     println!();
     say("ci summary");
     for (name, secs, ok) in &done {
-        println!(
-            "    {:<12} {:>4} {secs:>7.1} s",
-            name,
-            if *ok { "ok" } else { "FAIL" }
-        );
+        println!("    {:<12} {:>4} {secs:>7.1} s", name, if *ok { "ok" } else { "FAIL" });
     }
     for (name, _) in &STEPS[done.len()..] {
         println!("    {name:<12} skipped");

@@ -16,34 +16,20 @@ pub struct Board {
 
 pub const BOARDS: &[Board] = &[
     // Cortex-M4F: ARMv7E-M with DSP instructions and a single-precision FPU.
-    Board {
-        name: "mps2-an386",
-        target: "thumbv7em-none-eabihf",
-        qemu_cpu: "cortex-m4",
-    },
+    Board { name: "mps2-an386", target: "thumbv7em-none-eabihf", qemu_cpu: "cortex-m4" },
     // Cortex-M3 runs ARMv6-M code: the smallest ISA we support (Cortex-M0/M0+ class).
-    Board {
-        name: "mps2-an385",
-        target: "thumbv6m-none-eabi",
-        qemu_cpu: "cortex-m3",
-    },
+    Board { name: "mps2-an385", target: "thumbv6m-none-eabi", qemu_cpu: "cortex-m3" },
 ];
 
 impl Board {
     pub fn elf(&self) -> PathBuf {
-        root()
-            .join("firmware/target")
-            .join(self.target)
-            .join("release/edgerank-firmware")
+        root().join("firmware/target").join(self.target).join("release/edgerank-firmware")
     }
 }
 
 pub fn firmware() -> Result {
     for board in BOARDS {
-        say(format!(
-            "building firmware for {} ({})",
-            board.name, board.target
-        ));
+        say(format!("building firmware for {} ({})", board.name, board.target));
         // build-std and DEFMT_LOG come from firmware/.cargo/config.toml.
         run(debian_cargo(&root().join("firmware"))
             .args(["build", "--release", "--target", board.target])

@@ -13,11 +13,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Substrings each firmware must log. (The firmware checks its own measurements and
 /// exits with failure if they are wrong.)
-const EXPECTED: &[&str] = &[
-    "edgerank firmware booted",
-    "trivial loop x1000: ",
-    "edgerank firmware done",
-];
+const EXPECTED: &[&str] = &["edgerank firmware booted", "trivial loop x1000: ", "edgerank firmware done"];
 
 pub fn qemu_smoke() -> Result {
     let defmt_print = find_cargo_binary("defmt-print")
@@ -25,30 +21,20 @@ pub fn qemu_smoke() -> Result {
     for board in BOARDS {
         let elf = board.elf();
         if !elf.is_file() {
-            return Err(format!(
-                "{} not built: run `cargo xtask firmware`",
-                elf.display()
-            ));
+            return Err(format!("{} not built: run `cargo xtask firmware`", elf.display()));
         }
-        say(format!(
-            "running {} firmware in QEMU ({})",
-            board.name, board.qemu_cpu
-        ));
+        say(format!("running {} firmware in QEMU ({})", board.name, board.qemu_cpu));
         let mut qemu = qemu_command(board);
         let mut decoder = Command::new(&defmt_print);
         decoder.arg("-e").arg(&elf);
         println!("$ {} | {}", describe(&qemu), describe(&decoder));
-        let log = run_piped(&mut qemu, &mut decoder)
-            .map_err(|e| format!("{} firmware: {e}", board.name))?;
+        let log = run_piped(&mut qemu, &mut decoder).map_err(|e| format!("{} firmware: {e}", board.name))?;
         for want in EXPECTED {
             if !log.iter().any(|line| line.contains(want)) {
                 return Err(format!("{} firmware did not log \"{want}\"", board.name));
             }
         }
-        say(format!(
-            "{} firmware: exit success, expected log lines present",
-            board.name
-        ));
+        say(format!("{} firmware: exit success, expected log lines present", board.name));
     }
     Ok(())
 }
@@ -91,36 +77,21 @@ fn run_piped(qemu: &mut Command, decoder: &mut Command) -> Result<Vec<String>> {
     });
 
     let qemu_status = wait_with_timeout(&mut qemu, TIMEOUT)?;
-    let decoder_status = decoder
-        .wait()
-        .map_err(|e| format!("waiting for defmt-print: {e}"))?;
-    let lines = reader
-        .join()
-        .map_err(|_| "the log reader thread panicked")?;
+    let decoder_status = decoder.wait().map_err(|e| format!("waiting for defmt-print: {e}"))?;
+    let lines = reader.join().map_err(|_| "the log reader thread panicked")?;
     match qemu_status {
-        None => Err(format!(
-            "timed out after {} s; QEMU killed",
-            TIMEOUT.as_secs()
-        )),
+        None => Err(format!("timed out after {} s; QEMU killed", TIMEOUT.as_secs())),
         Some(status) if !status.success() => Err(format!("QEMU exited with {status}")),
-        Some(_) if !decoder_status.success() => {
-            Err(format!("defmt-print failed ({decoder_status})"))
-        }
+        Some(_) if !decoder_status.success() => Err(format!("defmt-print failed ({decoder_status})")),
         Some(_) => Ok(lines),
     }
 }
 
 /// Waits for `child`; on timeout kills it and returns `None`.
-fn wait_with_timeout(
-    child: &mut Child,
-    timeout: Duration,
-) -> Result<Option<std::process::ExitStatus>> {
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<Option<std::process::ExitStatus>> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| format!("waiting for QEMU: {e}"))?
-        {
+        if let Some(status) = child.try_wait().map_err(|e| format!("waiting for QEMU: {e}"))? {
             return Ok(Some(status));
         }
         if Instant::now() >= deadline {

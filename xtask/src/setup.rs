@@ -7,14 +7,8 @@ use crate::util::{self, capture, find_cargo_binary, run, say, Result};
 
 /// Debian's Rust 1.96 with its library source (for `-Z build-std=core`), the LLD linker,
 /// QEMU for the mps2 boards, and the ARM binutils (for `arm-none-eabi-size`).
-pub const APT_PACKAGES: &[&str] = &[
-    "rustc-web",
-    "cargo-web",
-    "rust-web-src",
-    "lld-22",
-    "qemu-system-arm",
-    "gcc-arm-none-eabi",
-];
+pub const APT_PACKAGES: &[&str] =
+    &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "qemu-system-arm", "gcc-arm-none-eabi"];
 
 pub fn setup() -> Result {
     apt_packages()?;
@@ -22,26 +16,14 @@ pub fn setup() -> Result {
 }
 
 fn apt_packages() -> Result {
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .copied()
-        .filter(|pkg| !dpkg_installed(pkg))
-        .collect();
+    let missing: Vec<&str> = APT_PACKAGES.iter().copied().filter(|pkg| !dpkg_installed(pkg)).collect();
     if missing.is_empty() {
-        say(format!(
-            "apt packages already installed: {}",
-            APT_PACKAGES.join(" ")
-        ));
+        say(format!("apt packages already installed: {}", APT_PACKAGES.join(" ")));
         return Ok(());
     }
-    say(format!(
-        "installing apt packages (missing: {})",
-        missing.join(" ")
-    ));
+    say(format!("installing apt packages (missing: {})", missing.join(" ")));
     run(apt_get().arg("update"))?;
-    run(apt_get()
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(APT_PACKAGES))
+    run(apt_get().args(["install", "-y", "--no-install-recommends"]).args(APT_PACKAGES))
 }
 
 /// True when dpkg reports `pkg` as fully installed.

@@ -27,24 +27,15 @@ pub fn debian_cargo(dir: &Path) -> Command {
 
 /// The no_std core builds for both ISAs we ship: ARMv6-M (no FPU, no atomics CAS) and
 /// ARMv7E-M with FPU; the second one also checks the `defmt` derives.
-const CORE_BUILDS: &[(&str, &[&str])] = &[
-    ("thumbv6m-none-eabi", &[]),
-    ("thumbv7em-none-eabihf", &["--features", "defmt"]),
-];
+const CORE_BUILDS: &[(&str, &[&str])] =
+    &[("thumbv6m-none-eabi", &[]), ("thumbv7em-none-eabihf", &["--features", "defmt"])];
 
 pub fn thumb_check() -> Result {
     let root = root();
     for (target, extra) in CORE_BUILDS {
         say(format!("building edgerank-core for {target} {}", extra.join(" ")).trim_end());
         run(debian_cargo(&root)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "edgerank-core",
-                "-Z",
-                "build-std=core",
-            ])
+            .args(["build", "--release", "-p", "edgerank-core", "-Z", "build-std=core"])
             .args(["--target", target, "--target-dir", "target/thumb"])
             .args(*extra))?;
     }

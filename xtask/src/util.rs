@@ -23,10 +23,8 @@ pub fn say(msg: impl AsRef<str>) {
 
 /// `cmd` as a shell-like line (`ENV=value prog arg ...`) for logs and error messages.
 pub fn describe(cmd: &Command) -> String {
-    let mut parts: Vec<String> = cmd
-        .get_envs()
-        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
-        .collect();
+    let mut parts: Vec<String> =
+        cmd.get_envs().filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy()))).collect();
     parts.push(cmd.get_program().to_string_lossy().into_owned());
     parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     let line = parts.join(" ");
@@ -40,9 +38,7 @@ pub fn describe(cmd: &Command) -> String {
 pub fn run(cmd: &mut Command) -> Result {
     let line = describe(cmd);
     println!("$ {line}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not start `{line}`: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("could not start `{line}`: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -53,17 +49,11 @@ pub fn run(cmd: &mut Command) -> Result {
 /// Runs `cmd` quietly and returns its stdout; fails unless it exits successfully.
 pub fn capture(cmd: &mut Command) -> Result<String> {
     let line = describe(cmd);
-    let out = cmd
-        .output()
-        .map_err(|e| format!("could not start `{line}`: {e}"))?;
+    let out = cmd.output().map_err(|e| format!("could not start `{line}`: {e}"))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(format!(
-            "`{line}` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(format!("`{line}` failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
 
@@ -75,9 +65,7 @@ pub fn cargo() -> Command {
 /// Looks `name` up on PATH, like `which`.
 pub fn which(name: impl AsRef<OsStr>) -> Option<PathBuf> {
     let name = name.as_ref();
-    env::split_paths(&env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+    env::split_paths(&env::var_os("PATH")?).map(|dir| dir.join(name)).find(|p| p.is_file())
 }
 
 /// Cargo's install directory for binaries: `$CARGO_HOME/bin`, else `~/.cargo/bin`.

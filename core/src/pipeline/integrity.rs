@@ -42,8 +42,10 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
         let ratio_q16 = ((a.followings as u64 + 1) << 16) / (a.followers as u64 + 1);
         if ratio_q16 > ig.farm_ratio_q16 {
             // log2 of exp(-slope * excess) = -slope * log2(e) * excess: linear in log space.
-            let excess = (ratio_q16 - ig.farm_ratio_q16).min(1 << 40);
-            let e_q20 = (excess * ig.farm_slope_log2_q12 as u64) >> 8;
+            // Capping the excess at 2^34 (a ratio of 262144) keeps the product below 2^62; the
+            // factor floor is reached long before.
+            let excess = (ratio_q16 - ig.farm_ratio_q16).min(1 << 34);
+            let e_q20 = (excess * ig.farm_slope_log2_q20) >> 16;
             apply(FactorKind::FollowFarming, Factor(-(e_q20.min(1 << 30) as i32)));
         }
     }

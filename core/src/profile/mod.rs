@@ -241,8 +241,9 @@ impl HeadWeight {
 /// every weighted sum inside [`Score`]'s range, so sums never saturate.
 pub const MAX_TOTAL_MASS: f32 = 8192.0;
 
-/// Age-decay table: 65 factors at ages `i << age_shift` seconds, linearly interpolated.
-pub const AGE_TABLE_LEN: usize = 65;
+/// Age-decay table: 257 factors at ages `i << age_shift` seconds, interpolated linearly in
+/// log space (error below 1e-3 in log2 for the built-in profiles).
+pub const AGE_TABLE_LEN: usize = 257;
 
 /// A compiled profile: the only form the ranking path reads.
 #[derive(Clone, Debug, PartialEq)]
@@ -274,7 +275,7 @@ pub(crate) struct CompiledIntegrity {
     /// Ratio threshold, Q16.
     pub farm_ratio_q16: u64,
     /// Slope times log2(e), Q12 (so the factor is 2^-(slope_log2 * excess)).
-    pub farm_slope_log2_q12: u32,
+    pub farm_slope_log2_q20: u64,
     pub young_days: u32,
     pub young_floor: u32,   // linear, Q14
     pub pod_threshold: u32, // Q15
@@ -355,7 +356,8 @@ impl Profile {
             return Err(BlobError::OutOfRange);
         }
         // Masses are real numbers here; Q32 for the mass, Q40 for the scale.
-        let negative_scale_q40 = if total_mass > 0.0 { (0.001 / total_mass * 1_099_511_627_776.0) as i64 } else { 0 };
+        let negative_scale_q40 =
+            if negative_mass > 0.0 { (0.001 / negative_mass * 1_099_511_627_776.0) as i64 } else { 0 };
 
         let age = &config.age;
         let finite = age.halflife_min.is_finite() && age.slope_per_min.is_finite();
@@ -392,7 +394,7 @@ impl Profile {
             enabled: ig.enabled,
             farm_min_followings: ig.farm_min_followings,
             farm_ratio_q16: F32Ext::round(ig.farm_ratio * 65536.0) as u64,
-            farm_slope_log2_q12: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 4096.0) as u32,
+            farm_slope_log2_q20: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 1_048_576.0) as u64,
             young_days: ig.young_days,
             young_floor: q14(ig.young_floor)?,
             pod_threshold: q15(ig.pod_threshold)?,
@@ -435,10 +437,16 @@ impl Profile {
         self.heads[head.index()]
     }
 
-    /// The negative-total rule (from X's ranker): a weighted sum `s` below zero becomes
-    /// `(s + negative mass) / total mass * 0.001`, in [0, 0.001); otherwise `s + 0.001`.
+    /// The negative-total rule: a weighted sum `s` below zero becomes
+    /// `(s + negative mass) / negative mass * 0.001`, in [0, 0.001); otherwise `s + 0.001`.
     /// Positives therefore always outrank negatives, and the order within each group is kept.
-    /// The mass of a head is |weight| times its largest output (1, or 2048 s).
+    /// The negative mass is the sum over negative-weight heads of |weight| times the head's
+    /// largest output (1, or 2048 s), the lowest sum possible.
+    ///
+    /// X's ranker divides by the total mass of all heads instead; that makes the score jump
+    /// at `s = 0` (from `0.001 * negative / total` to 0.001), so a numerically tiny change of
+    /// a near-zero sum reorders items by a large factor. Dividing by the negative mass keeps
+    /// the map continuous and otherwise identical in spirit.
     #[inline]
     pub fn finish_base(&self, sum: Score) -> LogScore {
         LogScore::from_q32(self.finish_base_linear(sum).0.max(0) as u64)
@@ -450,8 +458,8 @@ impl Profile {
         if sum.0 >= 0 {
             sum.saturating_add(POSITIVE_OFFSET)
         } else {
-            // lifted <= total mass, and scale = 0.001 * 2^40 / total mass, so the product stays
-            // below 0.001 * 2^72 = 2^62.
+            // lifted <= negative mass, and scale = 0.001 * 2^40 / negative mass, so the product
+            // stays below 0.001 * 2^72 = 2^62.
             let lifted = (sum.0 + self.negative_mass).max(0);
             Score::saturate((lifted * self.negative_scale_q40) >> 40).min_with(POSITIVE_OFFSET.0 - 1)
         }

@@ -269,8 +269,8 @@ pub fn score<F: Real>(
     let offset = c::<F>(POSITIVE_OFFSET.to_f64());
     let base = if sum >= c(0.0) {
         sum + offset
-    } else if total_mass > c(0.0) {
-        (sum + negative_mass).max(c(0.0)) / total_mass * offset
+    } else if negative_mass > c(0.0) {
+        (sum + negative_mass).max(c(0.0)) / negative_mass * offset
     } else {
         c(0.0)
     };
