@@ -31,6 +31,8 @@ pub struct ParityReport {
     pub kendall_tau_mean: f64,
     /// Share of requests with identical top-10 sets.
     pub top10_identical_share: f64,
+    /// Share of requests whose tau is at least 0.995.
+    pub tau_at_least_0995_share: f64,
 }
 
 impl ParityReport {
@@ -41,6 +43,7 @@ impl ParityReport {
             "kendall_tau_min": self.kendall_tau_min,
             "kendall_tau_mean": self.kendall_tau_mean,
             "top10_identical_share": self.top10_identical_share,
+            "tau_at_least_0995_share": self.tau_at_least_0995_share,
         })
     }
 }
@@ -118,6 +121,7 @@ pub fn run(model: &Model, requests: usize, seed: u64) -> ParityReport {
     let mut min = f64::INFINITY;
     let mut sum = 0.0;
     let mut same = 0usize;
+    let mut good = 0usize;
     for r in 0..requests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let req = crate::workload::request(&mut rng, 256);
@@ -125,11 +129,13 @@ pub fn run(model: &Model, requests: usize, seed: u64) -> ParityReport {
         min = min.min(p.kendall_tau);
         sum += p.kendall_tau;
         same += p.top10_identical as usize;
+        good += (p.kendall_tau >= 0.995) as usize;
     }
     ParityReport {
         requests,
         kendall_tau_min: min,
         kendall_tau_mean: sum / requests.max(1) as f64,
         top10_identical_share: same as f64 / requests.max(1) as f64,
+        tau_at_least_0995_share: good as f64 / requests.max(1) as f64,
     }
 }

@@ -95,29 +95,28 @@ impl Prob {
     pub const fn complement(self) -> Self {
         Self(32768 - self.0)
     }
-    /// As a model feature (Q3.12), rounded to nearest.
+    /// As a model feature (Q2.13), rounded to nearest.
     #[inline]
     pub const fn to_feature(self) -> Feature {
-        Feature(((self.0 + 4) >> 3) as i16)
+        Feature(((self.0 + 2) >> 2) as i16)
     }
 }
 
-/// A model input, `i16` with scale 2^-12 (Q3.12). Range [-8, 8).
+/// A model input, `i16` with scale 2^-13 (Q2.13). Range [-4, 4).
 ///
-/// Feature builders keep values within [-4, 4] so that a validated model cannot overflow its
-/// 32-bit accumulator (see [`crate::model::Model::validate`]).
+/// Feature builders clamp to ±[`Feature::CLAMP`], the bound model validation relies on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Feature(pub i16);
-fixed_common!(Feature, i16, 12, i16::MIN, i16::MAX);
+fixed_common!(Feature, i16, 13, i16::MIN, i16::MAX);
 
 impl Feature {
     /// 1.0.
-    pub const ONE: Self = Self(4096);
-    /// Largest value a feature builder emits (4.0).
-    pub const CLAMP: i32 = 4 * 4096;
-    /// Clamps a Q12 value into the feature builders' range [-4, 4].
+    pub const ONE: Self = Self(8192);
+    /// Largest magnitude a feature builder emits (just under 4.0).
+    pub const CLAMP: i32 = i16::MAX as i32;
+    /// Clamps a Q13 value into the feature builders' range.
     #[inline]
     pub const fn clamped(raw: i32) -> Self {
         let v = if raw > Self::CLAMP {
@@ -131,12 +130,13 @@ impl Feature {
     }
 }
 
-/// A model weight, `i16` with scale 2^-12 (Q3.12). Range [-8, 8).
+/// A model weight, `i16` with scale 2^-11 (Q4.11). Range [-16, 16). A feature times a weight
+/// is exact in Q24, the scale of [`Logit`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct Weight(pub i16);
-fixed_common!(Weight, i16, 12, i16::MIN, i16::MAX);
+fixed_common!(Weight, i16, 11, i16::MIN, i16::MAX);
 
 /// A log-odds (or log-seconds) value, `i32` with scale 2^-24 (the exact scale of a feature
 /// times a weight). Range [-128, 128).
@@ -442,7 +442,7 @@ mod tests {
         assert_eq!(Prob::from_f64(2.0), Prob::ONE);
         assert_eq!(Prob::from_f64(-1.0), Prob::ZERO);
         assert_eq!(Prob::from_f64(f64::NAN), Prob::ZERO);
-        assert_eq!(Feature::from_f64(-1.5).raw(), -6144);
+        assert_eq!(Feature::from_f64(-1.5).raw(), -12288);
         assert_eq!(Feature::from_f64(100.0), Feature::MAX);
         assert_eq!(WatchTime::from_f64(1.0).raw(), 32);
         assert!((Score::from_f64(3.25).to_f64() - 3.25).abs() < 1e-9);
@@ -490,7 +490,7 @@ mod tests {
     fn prob_helpers() {
         assert_eq!(Prob::from_f64(0.25).complement(), Prob::from_f64(0.75));
         assert_eq!(Prob::ONE.to_feature(), Feature::ONE);
-        assert_eq!(Feature::clamped(1 << 20).raw(), 4 * 4096);
-        assert_eq!(Feature::clamped(-(1 << 20)).raw(), -4 * 4096);
+        assert_eq!(Feature::clamped(1 << 20).raw(), i16::MAX);
+        assert_eq!(Feature::clamped(-(1 << 20)).raw(), -i16::MAX);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::input::Candidate;
 use crate::model::FEATURES;
-use crate::num::{log2_q12, Feature};
+use crate::num::{log2_q20, Feature};
 use crate::state::UserState;
 
 /// Names of the features, in order (for reports and the trainer).
@@ -36,32 +36,35 @@ pub const RATE_PRIOR_IMPRESSIONS: u32 = 32;
 pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES] {
     let g = &c.global;
     let denom = g.impressions.saturating_add(RATE_PRIOR_IMPRESSIONS);
-    // One division per candidate: a reciprocal with at least 14 significant bits of the
-    // denominator's top 16 bits (relative error below 1e-4), then a multiply per rate.
+    // One division per candidate: a reciprocal of the denominator's top 16 bits (rounded),
+    // with at least 15 significant bits, then a multiply per rate: relative error < 1e-4.
     let t = (32 - denom.leading_zeros()).saturating_sub(16);
-    let inv = (1u32 << 30) / (denom >> t); // denom >> t >= 32, so inv < 2^26
-    let rate_q30 = |count: u32| ((count.min(denom) as u64 * inv as u64) >> t).min(1 << 30) as u32;
+    let d = if t == 0 { denom } else { (denom >> t) + ((denom >> (t - 1)) & 1) };
+    let inv = (1u32 << 31) / d; // d >= 32, so inv <= 2^26
+    let rate_q31 = |count: u32| ((count.min(denom) as u64 * inv as u64) >> t).min(1 << 31) as u32;
     // Rounding right shift.
     let shr = |x: u32, k: u32| (x + (1 << (k - 1))) >> k;
-    let q12 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);
-    let ae = (c.author.engagement_rate.raw() as u32) << 2; // Q15 * 32 -> Q12: << 5 >> 3
+    let q13 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);
+    let ae = (c.author.engagement_rate.raw() as u32) << 3; // Q15 * 32 -> Q13: << 5 >> 2
+    // log2 in Q20 divided by 2^k, as Q13.
+    let log_feature = |x: u64, k: u32| q13(shr(log2_q20(x) as u32, 7 + k));
     [
         user.topic_interest(c.topic),
         user.author_affinity(c.author_id),
-        Feature(if c.flags.in_network() { 4096 } else { 0 }),
-        q12(shr(rate_q30(g.likes), 14)),
-        q12(shr(rate_q30(g.comments), 12)),
-        q12(shr(rate_q30(g.shares), 12)),
-        q12(shr(rate_q30(g.negative), 10)),
-        q12(g.mean_watch_ratio.raw() as u32),
+        if c.flags.in_network() { Feature::ONE } else { Feature(0) },
+        q13(shr(rate_q31(g.likes), 14)),
+        q13(shr(rate_q31(g.comments), 12)),
+        q13(shr(rate_q31(g.shares), 12)),
+        q13(shr(rate_q31(g.negative), 10)),
+        q13((g.mean_watch_ratio.raw() as u32) << 1),
         g.completion_rate.to_feature(),
         g.skip_rate.to_feature(),
         g.rewatch_rate.to_feature(),
-        q12(shr(log2_q12(1 + (c.duration_ms >> 10)) as u32, 3)),
-        q12(shr(log2_q12(g.engagements_first_2h.saturating_add(1)) as u32, 4)),
-        q12(ae),
-        q12(shr(log2_q12(1 + (age_s >> 6)) as u32, 4)),
-        Feature(if c.kind.is_video() { 4096 } else { 0 }),
+        log_feature(1 + (c.duration_ms >> 10) as u64, 3),
+        log_feature(g.engagements_first_2h as u64 + 1, 4),
+        q13(ae),
+        log_feature(1 + (age_s >> 6) as u64, 4),
+        if c.kind.is_video() { Feature::ONE } else { Feature(0) },
     ]
 }
 
@@ -95,7 +98,7 @@ mod tests {
             ..Candidate::default()
         };
         let x = build(&c, &UserState::new(), 64 * 255);
-        let close = |f: Feature, v: f64| (f.to_f64() - v).abs() < 2.0 / 4096.0;
+        let close = |f: Feature, v: f64| (f.to_f64() - v).abs() < 2.0 / 8192.0;
         assert_eq!(x[0], Feature(0));
         assert_eq!(x[2], Feature::ONE);
         assert!(close(x[3], 16.0 * 50.0 / 1000.0), "{:?}", x[3]);

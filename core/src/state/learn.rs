@@ -80,11 +80,11 @@ pub const LEARNING: Learning = Learning { topic_shift: 3, author_shift: 2 };
 
 /// Rewards, Q12 in [-1, 1]: (topic reward, author reward).
 fn rewards(kind: FeedbackKind) -> Option<(i32, i32)> {
-    const R: i32 = 4096;
+    const R: i32 = Feature::ONE.0 as i32;
     Some(match kind {
         FeedbackKind::Impression { watch_ratio } => {
-            // ratio 0 -> -0.5, 0.5 -> 0, 1 -> +0.5, >= 1.5 -> +1.
-            let r = (watch_ratio.raw() as i32).min(6144) - 2048;
+            // ratio 0 -> -0.5, 0.5 -> 0, 1 -> +0.5, >= 1.5 -> +1 (WatchRatio is Q12).
+            let r = ((watch_ratio.raw() as i32).min(6144) - 2048) * (R / 4096);
             (r, r / 2)
         }
         FeedbackKind::Skip => (-R * 2 / 5, -R / 5),
@@ -107,7 +107,8 @@ fn ema(current: Feature, target: i32, shift: u32) -> Feature {
     // Round toward the target so that small steps still arrive.
     let delta = target - c;
     let step = if delta >= 0 { (delta + (1 << shift) - 1) >> shift } else { -((-delta + (1 << shift) - 1) >> shift) };
-    let v = (c + step).clamp(-4096, 4096);
+    let one = Feature::ONE.0 as i32;
+    let v = (c + step).clamp(-one, one);
     Feature(v as i16)
 }
 
@@ -166,12 +167,12 @@ mod tests {
         for _ in 0..200 {
             u.apply(&fb(FeedbackKind::Share)).unwrap();
         }
-        assert_eq!(u.topic_interest(2).raw(), 4096);
+        assert_eq!(u.topic_interest(2), Feature::ONE);
         for _ in 0..200 {
             u.apply(&fb(FeedbackKind::Report)).unwrap();
         }
-        assert_eq!(u.topic_interest(2).raw(), -4096);
-        assert_eq!(u.author_affinity(5).raw(), -4096);
+        assert_eq!(u.topic_interest(2).raw(), -Feature::ONE.raw());
+        assert_eq!(u.author_affinity(5).raw(), -Feature::ONE.raw());
     }
 
     #[test]
