@@ -111,7 +111,17 @@ impl CandidateFlags {
 
     /// Builds flags from booleans.
     pub const fn new(in_network: bool, sponsored: bool, reply: bool) -> Self {
-        Self((in_network as u8) * Self::IN_NETWORK | (sponsored as u8) * Self::SPONSORED | (reply as u8) * Self::REPLY)
+        let mut bits = 0;
+        if in_network {
+            bits |= Self::IN_NETWORK;
+        }
+        if sponsored {
+            bits |= Self::SPONSORED;
+        }
+        if reply {
+            bits |= Self::REPLY;
+        }
+        Self(bits)
     }
     /// In network.
     #[inline]

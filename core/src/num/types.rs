@@ -395,7 +395,8 @@ impl HeadValue {
 
     /// From a real value (rounded, saturating; NaN and negatives give zero).
     pub fn from_f64(x: f64) -> Self {
-        if !(x > 0.0) {
+        // NaN and non-positive values are zero.
+        if x.is_nan() || x <= 0.0 {
             return Self::ZERO;
         }
         let mut exp = 0i64;

@@ -46,7 +46,7 @@ pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES]
     let shr = |x: u32, k: u32| (x + (1 << (k - 1))) >> k;
     let q13 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);
     let ae = (c.author.engagement_rate.raw() as u32) << 3; // Q15 * 32 -> Q13: << 5 >> 2
-    // log2 in Q20 divided by 2^k, as Q13.
+                                                           // log2 in Q20 divided by 2^k, as Q13.
     let log_feature = |x: u64, k: u32| q13(shr(log2_q20(x) as u32, 7 + k));
     [
         user.topic_interest(c.topic),

@@ -384,7 +384,9 @@ impl Profile {
         }
         let fatigue_start = q14(config.fatigue.start_factor)?;
         let ig = &config.integrity;
-        if !(ig.farm_ratio.is_finite() && ig.farm_ratio >= 0.0 && ig.farm_ratio < 1000.0)
+        if !ig.farm_ratio.is_finite()
+            || ig.farm_ratio < 0.0
+            || ig.farm_ratio >= 1000.0
             || !(ig.farm_slope.is_finite() && (0.0..=100.0).contains(&ig.farm_slope))
         {
             return Err(BlobError::OutOfRange);

@@ -42,7 +42,11 @@ impl<T> Envelope<T> {
 }
 
 /// Host to device.
+///
+/// Variants differ in size on purpose: a device decodes one request at a time into a single
+/// static buffer, so boxing (which needs an allocator) would buy nothing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
 pub enum Request {
     /// Liveness check.
     Ping,
@@ -71,8 +75,9 @@ pub enum Request {
     ResetState,
 }
 
-/// Device to host.
+/// Device to host (sizes differ on purpose, as for [`Request`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
 pub enum Response {
     /// Answer to `Ping`.
     Pong,
