@@ -5,6 +5,7 @@
 //! - `topk`: bounded top-K selection of already scored entries;
 //! - `rank`: the full rank (score, pools, re-rank);
 //! - `reference_f64`: the same models and rules in f64, every score computed, everything sorted.
+//!
 //! Throughput is in candidates per second.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
