@@ -81,10 +81,18 @@ macro_rules! fixed_common {
 }
 
 /// A probability, `u16` with scale 2^-15: raw 0 = 0.0, raw 32768 = 1.0. Range [0, 1].
+/// Decoding clamps raw values above 32768, so a `Prob` off the wire is always in range.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[serde(from = "u16")]
 #[repr(transparent)]
 pub struct Prob(pub(crate) u16);
+
+impl From<u16> for Prob {
+    fn from(raw: u16) -> Self {
+        Self::from_raw(raw)
+    }
+}
 fixed_common!(Prob, u16, 15, 0, 32768);
 
 impl Prob {
@@ -98,7 +106,9 @@ impl Prob {
     /// As a model feature (Q2.13), rounded to nearest.
     #[inline]
     pub const fn to_feature(self) -> Feature {
-        Feature(((self.0 + 2) >> 2) as i16)
+        // Clamping keeps even an unchecked raw value from overflowing.
+        let raw = if self.0 > 32768 { 32768 } else { self.0 };
+        Feature(((raw + 2) >> 2) as i16)
     }
 }
 

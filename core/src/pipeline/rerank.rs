@@ -78,8 +78,8 @@ impl<const K: usize> Page<'_, K> {
 
     #[inline]
     fn factors(&self, e: &PoolEntry) -> (Factor, Factor) {
-        let a = self.author_count(e.author_id).min(DIVERSITY_STEPS - 1);
-        let k = (self.kinds[e.kind.index()] as usize).min(DIVERSITY_STEPS - 1);
+        let a = self.author_count(e.author_id).min(DIVERSITY_STEPS);
+        let k = (self.kinds[e.kind.index()] as usize).min(DIVERSITY_STEPS);
         (self.profile.author_steps[a], self.profile.kind_steps[k])
     }
 

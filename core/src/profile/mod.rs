@@ -24,8 +24,8 @@ pub const PROFILE_MAGIC: [u8; 4] = *b"ERPF";
 pub const PROFILE_NAME_LEN: usize = 16;
 /// Largest encoded profile blob, in bytes (upper bound).
 pub const PROFILE_BLOB_MAX: usize = 256;
-/// Entries of the diversity tables: the k-th item of the same author (or kind) for k below
-/// this gets its own factor; later ones get the floor.
+/// The k-th item (0-based) of the same author (or kind) gets `(1 - floor) * decay^k + floor`
+/// for k below this; later ones get the floor itself.
 pub const DIVERSITY_STEPS: usize = 16;
 /// Positions (0-based) a profile can reserve for slots: the first 64 of a page.
 pub const SLOT_POSITIONS: usize = 64;
@@ -258,8 +258,9 @@ pub struct Profile {
     pub(crate) age_shift: u32,
     pub(crate) oon_factor: Factor,
     pub(crate) reply_factor: Factor,
-    pub(crate) author_steps: [Factor; DIVERSITY_STEPS],
-    pub(crate) kind_steps: [Factor; DIVERSITY_STEPS],
+    /// Diversity factors for k = 0..DIVERSITY_STEPS, then the floor.
+    pub(crate) author_steps: [Factor; DIVERSITY_STEPS + 1],
+    pub(crate) kind_steps: [Factor; DIVERSITY_STEPS + 1],
     pub(crate) in_network_min_share_q16: u32,
     pub(crate) sponsored_floor: LogScore,
     /// Linear, Q14.
@@ -308,12 +309,12 @@ fn q14(x: f32) -> Result<u32, BlobError> {
     Ok(F32Ext::round(unit_interval(x)? * 16384.0) as u32)
 }
 
-fn diversity_steps(d: &Diversity) -> Result<[Factor; DIVERSITY_STEPS], BlobError> {
+fn diversity_steps(d: &Diversity) -> Result<[Factor; DIVERSITY_STEPS + 1], BlobError> {
     let decay = unit_interval(d.decay)?;
     let floor = unit_interval(d.floor)?;
-    let mut steps = [Factor::ONE; DIVERSITY_STEPS];
+    let mut steps = [Factor::from_f32(floor); DIVERSITY_STEPS + 1];
     let mut pow = 1.0f32;
-    for s in steps.iter_mut() {
+    for s in steps.iter_mut().take(DIVERSITY_STEPS) {
         *s = Factor::from_f32((1.0 - floor) * pow + floor);
         pow *= decay;
     }

@@ -315,8 +315,11 @@ pub struct RefItem<F> {
 
 /// log2 of the diversity factor of the k-th item.
 fn diversity<F: Real>(d: &Diversity, k: usize) -> F {
+    if k >= crate::profile::DIVERSITY_STEPS {
+        return F::from_f32(d.floor).log2();
+    }
     let mut p = c::<F>(1.0);
-    for _ in 0..k.min(crate::profile::DIVERSITY_STEPS - 1) {
+    for _ in 0..k {
         p = p * F::from_f32(d.decay);
     }
     ((c::<F>(1.0) - F::from_f32(d.floor)) * p + F::from_f32(d.floor)).log2()
