@@ -320,8 +320,7 @@ mod tests {
         m.watch_quantiles[0][4] = WatchTime(100);
         m.watch_quantiles[0][2] = WatchTime(200);
         assert_eq!(m.validate(), Err(BlobError::OutOfRange));
-        let mut m = Model::default();
-        m.format_version = 99;
+        let m = Model { format_version: 99, ..Model::default() };
         assert_eq!(m.validate(), Err(BlobError::UnsupportedVersion(99)));
     }
 
