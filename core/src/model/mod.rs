@@ -213,10 +213,20 @@ impl Model {
     pub fn evaluate(&self, x: &[Feature; FEATURES]) -> HeadValues {
         let mut out = [HeadValue::ZERO; HEADS];
         for (h, slot) in out.iter_mut().enumerate() {
-            let logit = self.logit(h, x);
-            *slot = if h == Head::WatchTime.index() { exp(logit) } else { sigmoid(logit) };
+            *slot = self.head(h, x);
         }
         HeadValues(out)
+    }
+
+    /// Evaluates one head: the logistic of its logit, or `e^logit` for the watch-time head.
+    #[inline]
+    pub fn head(&self, head: usize, x: &[Feature; FEATURES]) -> HeadValue {
+        let logit = self.logit(head, x);
+        if head == Head::WatchTime.index() {
+            exp(logit)
+        } else {
+            sigmoid(logit)
+        }
     }
 
     /// One head's logit: `bias + w · x`, exact in Q24.

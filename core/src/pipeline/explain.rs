@@ -44,6 +44,9 @@ pub enum FactorKind {
 
 /// Receives the parts of a score as the scorer computes them.
 pub trait Trace {
+    /// Whether this trace wants the output of heads the profile gives no weight (they cannot
+    /// change the score, so the ranking path skips them).
+    const RECORDS_HEADS: bool = false;
     /// A head's output and its contribution to the weighted sum.
     #[inline(always)]
     fn head(&mut self, _head: Head, _value: HeadValue, _contribution: Score) {}
@@ -92,6 +95,7 @@ pub struct Explanation {
 }
 
 impl Trace for Explanation {
+    const RECORDS_HEADS: bool = true;
     fn head(&mut self, head: Head, value: HeadValue, contribution: Score) {
         self.head_values[head.index()] = value;
         self.contributions[head.index()] = contribution;
@@ -103,9 +107,10 @@ impl Trace for Explanation {
 }
 
 impl Explanation {
-    /// The weighted sum of head contributions (saturating, in head order).
+    /// The weighted sum of head contributions: summed exactly, then saturated, as the scorer
+    /// does (each contribution is within ±2^46, so the i64 sum cannot overflow).
     pub fn weighted_sum(&self) -> Score {
-        self.contributions.iter().fold(Score::ZERO, |acc, c| acc.saturating_add(*c))
+        Score::saturate(self.contributions.iter().map(|c| c.0).sum())
     }
 
     /// The score before positional factors.

@@ -31,14 +31,21 @@ pub fn score<T: Trace>(
     trace: &mut T,
 ) -> Scored {
     let x = features::build(c, user, admitted.age_s);
-    let values = model.evaluate(&x);
-    let mut sum = Score::ZERO;
+    // Each contribution is within ±2^46, so twelve of them cannot overflow i64.
+    let mut sum = 0i64;
     for h in 0..HEADS {
-        let contribution = profile.heads[h].apply(values.0[h]);
-        trace.head(Head::ALL[h], values.0[h], contribution);
-        sum = sum.saturating_add(contribution);
+        let weight = profile.heads[h];
+        // A head the profile does not weigh cannot change the score: skip its work unless
+        // an explanation wants every head's output.
+        if weight.mantissa == 0 && !T::RECORDS_HEADS {
+            continue;
+        }
+        let value = model.head(h, &x);
+        let contribution = weight.apply(value);
+        trace.head(Head::ALL[h], value, contribution);
+        sum += contribution.0;
     }
-    let base = profile.finish_base(sum);
+    let base = profile.finish_base(Score::saturate(sum));
 
     let mut chain = FactorChain::new(trace);
     chain.apply(FactorKind::Age, profile.age_factor(admitted.age_s));
