@@ -192,6 +192,23 @@ const LOG_FLOOR: i32 = -(1 << 30);
 /// order in which factors combine does not matter.
 const FACTOR_FLOOR: i32 = -(3 << 29);
 
+/// Multiplies two values given as logarithms: adds them, saturating at `floor` and i32::MAX;
+/// i32::MIN stands for the value 0 and absorbs anything.
+#[inline]
+const fn add_logs(a: i32, b: i32, floor: i32) -> i32 {
+    if a == i32::MIN || b == i32::MIN {
+        return i32::MIN;
+    }
+    let v = a as i64 + b as i64;
+    if v < floor as i64 {
+        floor
+    } else if v > i32::MAX as i64 {
+        i32::MAX
+    } else {
+        v as i32
+    }
+}
+
 impl LogScore {
     /// Fractional bits of the logarithm.
     pub const FRAC_BITS: u32 = 20;
@@ -203,17 +220,7 @@ impl LogScore {
     /// Multiplies the value by a factor (adds logarithms; saturating; zero stays zero).
     #[inline]
     pub const fn scaled(self, f: Factor) -> Self {
-        if self.0 == i32::MIN || f.0 == i32::MIN {
-            return Self::ZERO_VALUE;
-        }
-        let v = self.0 as i64 + f.0 as i64;
-        if v < LOG_FLOOR as i64 {
-            Self(LOG_FLOOR)
-        } else if v > i32::MAX as i64 {
-            Self(i32::MAX)
-        } else {
-            Self(v as i32)
-        }
+        Self(add_logs(self.0, f.0, LOG_FLOOR))
     }
 
     /// From a Q32 linear value (0 gives [`LogScore::ZERO_VALUE`]).
@@ -266,17 +273,7 @@ impl Factor {
     /// Product of two factors (sum of logarithms, saturating; zero stays zero).
     #[inline]
     pub const fn then(self, other: Self) -> Self {
-        if self.0 == i32::MIN || other.0 == i32::MIN {
-            return Self::ZERO;
-        }
-        let v = self.0 as i64 + other.0 as i64;
-        if v < FACTOR_FLOOR as i64 {
-            Self(FACTOR_FLOOR)
-        } else if v > i32::MAX as i64 {
-            Self(i32::MAX)
-        } else {
-            Self(v as i32)
-        }
+        Self(add_logs(self.0, other.0, FACTOR_FLOOR))
     }
 
     /// From a linear multiplier in Q14 (0 gives [`Factor::ZERO`]).
