@@ -7,11 +7,7 @@ use std::{env, fs, path::PathBuf};
 const BOARDS: &[&str] = &["mps2-an386", "mps2-an385"];
 
 fn main() {
-    let enabled: Vec<&str> = BOARDS
-        .iter()
-        .copied()
-        .filter(|b| feature_enabled(b))
-        .collect();
+    let enabled: Vec<&str> = BOARDS.iter().copied().filter(|b| feature_enabled(b)).collect();
     let target = env::var("TARGET").unwrap();
     let board = match enabled[..] {
         [] if target.starts_with("thumbv6m") => "mps2-an385",
@@ -28,14 +24,8 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
 
     // cfg values are identifiers-like: mps2-an386 -> board = "mps2_an386".
-    let values: Vec<String> = BOARDS
-        .iter()
-        .map(|b| format!("\"{}\"", cfg_value(b)))
-        .collect();
-    println!(
-        "cargo::rustc-check-cfg=cfg(board, values({}))",
-        values.join(", ")
-    );
+    let values: Vec<String> = BOARDS.iter().map(|b| format!("\"{}\"", cfg_value(b))).collect();
+    println!("cargo::rustc-check-cfg=cfg(board, values({}))", values.join(", "));
     println!("cargo::rustc-cfg=board=\"{}\"", cfg_value(board));
 }
 

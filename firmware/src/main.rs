@@ -1,37 +1,49 @@
-//! edgerank firmware entry point. Board specifics are in `board`, the instruction counter in
-//! `measure`, and everything the firmware does in the board-agnostic `app`.
+//! The protocol firmware for the QEMU mps2 boards: boots, then answers edgerank wire
+//! requests on UART0 forever (see `edgerank_device::server` for what each request does).
+//!
+//! Static memory holds the model, profile and user state ([`Device`]) and the link's frame
+//! buffers ([`Link`]); there is no heap. The stack is painted at boot, and each `Stats`
+//! request logs its high-water mark.
 
 #![no_std]
 #![no_main]
 
-mod app;
-mod board;
-mod measure;
-
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use cortex_m_rt::{entry, exception, ExceptionFrame};
-// The defmt global logger (over semihosting) and the ranking core.
-use defmt_semihosting as _;
-use edgerank_core as _;
+use edgerank_device::link::Link;
+use edgerank_device::stack::StackProbe;
+use edgerank_device::{boot, Device, Server, MAX_CANDIDATES, MAX_K};
+use edgerank_firmware::board;
+use edgerank_firmware::uart::CmsdkUart;
+
+/// Stack bytes painted for the high-water mark: far above what the firmware needs.
+const STACK_WINDOW: usize = 64 * 1024;
 
 #[entry]
 fn main() -> ! {
-    let cp = cortex_m::Peripherals::take().expect("peripherals are taken once, here");
-    let mut counter = measure::InstructionCounter::new(cp.SYST);
-    let ok = app::run(&mut counter);
-    board::exit(ok)
+    let stack = StackProbe::paint(STACK_WINDOW);
+    let boots = boot::count_boot();
+    defmt::info!("edgerank firmware booted on {=str} ({=str}), boot {=u32}", board::NAME, board::CPU, boots);
+
+    let (device, link) = init(boots);
+    defmt::info!(
+        "serving on UART0: model {=u32}, profile {=str}, up to {=usize} candidates, k <= {=usize}",
+        device.model.model_id,
+        device.profile.config().name.as_str(),
+        MAX_CANDIDATES,
+        MAX_K
+    );
+    Server::new(device, link, Some(stack)).run()
 }
 
-/// Logs the panic (once: a panic inside the logger must not recurse) and exits with failure.
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    static PANICKED: AtomicBool = AtomicBool::new(false);
-    if !PANICKED.load(Ordering::Relaxed) {
-        PANICKED.store(true, Ordering::Relaxed);
-        defmt::error!("panic: {}", defmt::Display2Format(info));
-    }
-    board::exit(false)
+/// Puts the device state and the link in static memory. Out of line, so that the
+/// temporaries of building them leave the stack before serving starts.
+#[inline(never)]
+fn init(boots: u32) -> (&'static mut Device, &'static mut Link<CmsdkUart>) {
+    // SAFETY: the only use of UART0.
+    let uart = unsafe { board::uart0() };
+    let device = cortex_m::singleton!(: Device = Device::boot()).expect("first and only call");
+    let link = cortex_m::singleton!(: Link<CmsdkUart> = Link::new(uart, boots)).expect("first and only call");
+    (device, link)
 }
 
 #[exception]

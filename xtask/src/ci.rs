@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::util::{cargo, root, run, say, Result};
-use crate::{firmware, qemu, setup, thumb};
+use crate::{bench, firmware, qemu, setup, thumb};
 
 fn fmt() -> Result {
     run(cargo().current_dir(root()).args(["fmt", "--all", "--", "--check"]))
@@ -26,7 +26,8 @@ const STEPS: &[(&str, Step)] = &[
     ("test", test),
     ("thumb-check", thumb::thumb_check),
     ("firmware", firmware::firmware),
-    ("qemu-smoke", qemu::qemu_smoke),
+    ("qemu-test", qemu::qemu_test),
+    ("device-bench", bench::device_bench),
 ];
 
 pub fn ci() -> Result {

@@ -1,6 +1,7 @@
 //! edgerank build tasks: `cargo xtask <task>` (the alias is in .cargo/config.toml).
 //! `cargo xtask ci` runs every test; the other tasks are its steps.
 
+mod bench;
 mod ci;
 mod firmware;
 mod qemu;
@@ -25,11 +26,18 @@ enum Task {
     Setup,
     /// Build edgerank-core for thumbv6m-none-eabi and thumbv7em-none-eabihf.
     ThumbCheck,
-    /// Build the firmware for each QEMU board and print its size.
+    /// Build every firmware (QEMU boards: protocol + benchmark; nRF52840-DK: protocol, build
+    /// only) and print the sizes.
     Firmware,
-    /// Run each built firmware in QEMU and check its exit status and log.
+    /// Boot each QEMU board's benchmark firmware and check its exit status and log.
     QemuSmoke,
-    /// Run every check: setup, fmt, clippy, test, thumb-check, firmware, qemu-smoke.
+    /// Build the firmware and run the protocol firmware's tests in QEMU on both boards.
+    QemuTest,
+    /// Instruction counts per candidate (fixed point and f32; QEMU -icount: instructions, not
+    /// cycles), sizes and stack peak per target and batch size, as JSON lines (also written to
+    /// target/device-bench.jsonl).
+    DeviceBench,
+    /// Run every check: setup, fmt, clippy, test, thumb-check, firmware, qemu-test, device-bench.
     Ci,
 }
 
@@ -39,6 +47,8 @@ fn main() -> ExitCode {
         Task::ThumbCheck => thumb::thumb_check(),
         Task::Firmware => firmware::firmware(),
         Task::QemuSmoke => qemu::qemu_smoke(),
+        Task::QemuTest => qemu::qemu_test(),
+        Task::DeviceBench => bench::device_bench(),
         Task::Ci => ci::ci(),
     };
     match result {

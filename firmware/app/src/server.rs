@@ -1,0 +1,290 @@
+//! The request loop: what the device does with each request.
+//!
+//! Capacities: a rank call takes up to [`MAX_CANDIDATES`] candidates (in chunks of
+//! `CANDIDATES_PER_CHUNK`) and returns up to [`MAX_K`] items.
+//!
+//! Semantics (the host's expectations in `edgerank-tests` follow them):
+//! - `Ping`, `Info`, `Stats` are answered at any time, also while a rank call is open.
+//! - `LoadModel` / `LoadProfile`: the blob is decoded and fully validated first; only then
+//!   does it replace the active model or profile. A refused blob leaves the old one active
+//!   and is answered with `Error(Blob(..))`.
+//! - `RankBegin { now, k }` opens a rank call (k above [`MAX_K`]: `Error(Rank(KTooLarge))`,
+//!   nothing opens). Each `RankChunk` is filtered, scored and pooled as it arrives, answered
+//!   with `ChunkAccepted { received }`; a chunk that would take the call past
+//!   [`MAX_CANDIDATES`] is refused whole (`Error(Rank(TooManyCandidates))`, the call stays
+//!   open). `RankEnd` answers with the page and closes the call. A `RankBegin` while a call
+//!   is open abandons it and opens a new one.
+//! - While a call is open, the requests that would change what it reads (`LoadModel`,
+//!   `LoadProfile`, `Feedback`, `ResetState`) are refused with `Error(UnexpectedRequest)`
+//!   and change nothing; `RankChunk` or `RankEnd` with no open call get the same answer.
+//! - `Feedback` applies its events in order; the first refused event stops the request with
+//!   `Error(Feedback(..))`, the earlier ones stay applied.
+//! - Frame counters: `frames_ok` counts frames that decoded as a request (whatever the
+//!   answer), `frames_bad` frames that did not (see [`crate::link`]); both include the frame
+//!   being answered, so a `Stats` answer counts itself.
+//!
+//! The rank session borrows the model, profile and user state, and its pools live in the
+//! session, so it cannot be parked in a static between frames while those stay mutable.
+//! Instead `RankBegin` enters `Server::rank_call`, which keeps the session in its stack frame
+//! while `collect` runs the open call's own request loop; the borrow checker then proves that
+//! nothing mutates what the session reads.
+
+use edgerank_core::error::RankError;
+use edgerank_core::input::Candidate;
+use edgerank_core::model::Model;
+use edgerank_core::pipeline::{RankContext, RankSession};
+use edgerank_core::profile::{Platform, Profile};
+use edgerank_core::state::{Feedback, UserState};
+use edgerank_core::wire::{DeviceInfo, DeviceStats, RankedPage, Request, Response, WireError, PAGE_MAX, WIRE_VERSION};
+use embedded_io::{Read, Write};
+
+use crate::link::Link;
+use crate::stack::StackProbe;
+
+/// Most candidates per rank call.
+pub const MAX_CANDIDATES: usize = 256;
+/// Most items per page (the wire's page size).
+pub const MAX_K: usize = PAGE_MAX;
+
+/// The platform profile active after boot.
+pub const BOOT_PROFILE: Platform = Platform::X;
+
+/// What a rank call reads: kept in static memory by the board crate.
+pub struct Device {
+    /// Active model.
+    pub model: Model,
+    /// Active profile (compiled).
+    pub profile: Profile,
+    /// The user's state.
+    pub user: UserState,
+}
+
+impl Device {
+    /// The built-in model, the [`BOOT_PROFILE`], and a fresh user.
+    pub fn boot() -> Self {
+        let profile = match Profile::compile(BOOT_PROFILE.config()) {
+            Ok(p) => p,
+            Err(e) => defmt::panic!("built-in profile does not compile: {}", e),
+        };
+        Self { model: Model::default(), profile, user: UserState::new() }
+    }
+}
+
+/// The request loop over one link.
+pub struct Server<'a, IO> {
+    device: &'a mut Device,
+    link: &'a mut Link<IO>,
+    stack: Option<StackProbe>,
+}
+
+impl<'a, IO: Read + Write> Server<'a, IO> {
+    /// A server; with a `stack` probe, every `Stats` request also logs the stack peak.
+    pub fn new(device: &'a mut Device, link: &'a mut Link<IO>, stack: Option<StackProbe>) -> Self {
+        Self { device, link, stack }
+    }
+
+    /// Answers requests forever.
+    pub fn run(&mut self) -> ! {
+        loop {
+            let request = self.link.next_request();
+            match request.body {
+                Request::RankBegin { now, k } => self.rank_call(request.request_id, now, k),
+                ref body => self.handle(request.request_id, body),
+            }
+        }
+    }
+
+    // The handlers below are kept out of line on purpose: inlined into one loop, their large
+    // temporaries (decoded blobs, the rank session, the page) would share one stack frame
+    // instead of overlapping, and the firmware would need three times the stack.
+
+    /// One request other than `RankBegin`, with no rank call open.
+    #[inline(never)]
+    fn handle(&mut self, id: u16, request: &Request) {
+        let response = match request {
+            Request::RankBegin { .. } | Request::RankChunk(_) | Request::RankEnd => {
+                Response::Error(WireError::UnexpectedRequest)
+            }
+            Request::LoadModel(blob) => load_model(&mut self.device.model, blob),
+            Request::LoadProfile(blob) => load_profile(&mut self.device.profile, blob),
+            Request::Feedback(events) => feedback(&mut self.device.user, &mut self.link.stats, events),
+            Request::ResetState => {
+                self.device.user = UserState::new();
+                defmt::info!("user state reset");
+                Response::StateReset
+            }
+            Request::Ping | Request::Info | Request::Stats => {
+                read_only(request, self.device, &self.link.stats, self.stack.as_ref())
+            }
+        };
+        self.link.send(id, &response);
+    }
+
+    /// A rank call, from its `RankBegin` to the page: the session lives in this stack frame
+    /// while [`collect`] takes the call's requests.
+    #[inline(never)]
+    fn rank_call(&mut self, mut id: u16, mut now: u32, mut k: u8) {
+        loop {
+            if k as usize > MAX_K {
+                let refused = Response::Error(WireError::Rank(RankError::KTooLarge { capacity: MAX_K as u32 }));
+                return self.link.send(id, &refused);
+            }
+            let device: &Device = self.device;
+            let ctx = RankContext { model: &device.model, profile: &device.profile, user: &device.user, now };
+            let mut session = RankSession::<MAX_CANDIDATES>::new(ctx);
+            defmt::debug!("rank call {=u16}: now {=u32}, k {=u8}", id, now, k);
+            self.link.send(id, &Response::RankOpen);
+            match collect(&mut session, device, self.link, self.stack.as_ref()) {
+                CallEnd::Finish { id } => return finish(session, k, id, self.link),
+                // A new RankBegin abandons this call (dropping its session) and opens another.
+                CallEnd::Restart { id: new_id, now: new_now, k: new_k } => (id, now, k) = (new_id, new_now, new_k),
+            }
+        }
+    }
+}
+
+/// How an open rank call ended.
+enum CallEnd {
+    /// `RankEnd` with this request id.
+    Finish { id: u16 },
+    /// A new `RankBegin`.
+    Restart { id: u16, now: u32, k: u8 },
+}
+
+/// The requests of an open rank call: chunks are scored into `session` as they arrive;
+/// `Ping`, `Info` and `Stats` are answered; requests that would change what the session reads
+/// are refused. Returns at `RankEnd` or at a new `RankBegin`.
+#[inline(never)]
+fn collect<IO: Read + Write>(
+    session: &mut RankSession<'_, MAX_CANDIDATES>,
+    device: &Device,
+    link: &mut Link<IO>,
+    stack: Option<&StackProbe>,
+) -> CallEnd {
+    let mut received = 0usize;
+    loop {
+        let request = link.next_request();
+        let id = request.request_id;
+        let response = match &request.body {
+            Request::RankChunk(chunk) => push_chunk(session, &mut received, chunk),
+            Request::RankEnd => return CallEnd::Finish { id },
+            Request::RankBegin { now, k } => {
+                defmt::debug!("rank call abandoned after {=usize} candidates", received);
+                return CallEnd::Restart { id, now: *now, k: *k };
+            }
+            request @ (Request::Ping | Request::Info | Request::Stats) => {
+                read_only(request, device, &link.stats, stack)
+            }
+            Request::LoadModel(_) | Request::LoadProfile(_) | Request::Feedback(_) | Request::ResetState => {
+                Response::Error(WireError::UnexpectedRequest)
+            }
+        };
+        link.send(id, &response);
+    }
+}
+
+/// Validates a model blob and only then replaces the active model.
+#[inline(never)]
+fn load_model(active: &mut Model, blob: &[u8]) -> Response {
+    match Model::from_blob(blob) {
+        Ok(model) => {
+            defmt::info!("model {=u32} loaded", model.model_id);
+            *active = model;
+            Response::ModelLoaded { model_id: active.model_id }
+        }
+        Err(e) => {
+            defmt::info!("model refused: {}", e);
+            Response::Error(WireError::Blob(e))
+        }
+    }
+}
+
+/// Validates and compiles a profile blob and only then replaces the active profile.
+#[inline(never)]
+fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
+    match Profile::from_blob(blob) {
+        Ok(profile) => {
+            defmt::info!("profile {=str} loaded", profile.config().name.as_str());
+            *active = profile;
+            Response::ProfileLoaded { name: active.config().name.clone() }
+        }
+        Err(e) => {
+            defmt::info!("profile refused: {}", e);
+            Response::Error(WireError::Blob(e))
+        }
+    }
+}
+
+/// Scores and pools one chunk, or refuses it whole if it would pass the capacity.
+#[inline(never)]
+fn push_chunk(session: &mut RankSession<'_, MAX_CANDIDATES>, received: &mut usize, chunk: &[Candidate]) -> Response {
+    if *received + chunk.len() > MAX_CANDIDATES {
+        let capacity = MAX_CANDIDATES as u32;
+        return Response::Error(WireError::Rank(RankError::TooManyCandidates { capacity }));
+    }
+    for candidate in chunk {
+        // Cannot fail: the capacity was checked for the whole chunk.
+        let _ = session.push(candidate);
+    }
+    *received += chunk.len();
+    Response::ChunkAccepted { received: *received as u32 }
+}
+
+/// Builds the page (re-ranking the pools), counts the call and sends the answer.
+#[inline(never)]
+fn finish<IO: Read + Write>(session: RankSession<'_, MAX_CANDIDATES>, k: u8, id: u16, link: &mut Link<IO>) {
+    let response = match session.finish::<MAX_K>(k as usize) {
+        Ok(feed) => {
+            link.stats.rank_calls = link.stats.rank_calls.wrapping_add(1);
+            Response::Ranked(RankedPage { items: feed.items, stats: feed.stats })
+        }
+        Err(e) => Response::Error(WireError::Rank(e)),
+    };
+    link.send(id, &response);
+}
+
+/// `Ping`, `Info` and `Stats`: they read and change nothing, so a rank call may be open.
+#[inline(never)]
+fn read_only(request: &Request, device: &Device, stats: &DeviceStats, stack: Option<&StackProbe>) -> Response {
+    match request {
+        Request::Info => Response::Info(DeviceInfo {
+            wire_version: WIRE_VERSION,
+            core_version: crate::CORE_VERSION,
+            max_candidates: MAX_CANDIDATES as u32,
+            max_k: MAX_K as u8,
+            model_id: device.model.model_id,
+            profile: device.profile.config().name.clone(),
+        }),
+        Request::Stats => {
+            if let Some(probe) = stack {
+                defmt::info!(
+                    "stack peak: {=u32} bytes (of {=u32} painted{=str})",
+                    probe.peak(),
+                    probe.capacity(),
+                    if probe.saturated() { ", SATURATED" } else { "" }
+                );
+            }
+            Response::Stats(*stats)
+        }
+        _ => Response::Pong,
+    }
+}
+
+/// Applies feedback events in order, stopping at the first refused one.
+#[inline(never)]
+fn feedback(user: &mut UserState, stats: &mut DeviceStats, events: &[Feedback]) -> Response {
+    let mut applied: u8 = 0;
+    let mut refused = None;
+    for event in events {
+        if let Err(e) = user.apply(event) {
+            refused = Some(e);
+            break;
+        }
+        applied += 1;
+    }
+    stats.feedback_events = stats.feedback_events.wrapping_add(applied as u32);
+    match refused {
+        Some(e) => Response::Error(WireError::Feedback(e)),
+        None => Response::FeedbackApplied { applied, total_events: user.events },
+    }
+}
