@@ -1,0 +1,35 @@
+//! The console table.
+
+use std::fmt::Write as _;
+
+use crate::sim::Summary;
+
+/// A fixed-width table of the headline metrics, one row per policy.
+pub fn render(s: &Summary) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<20} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>6} {:>7} {:>6}",
+        "policy", "watch/s", "compl", "eng/s", "neg%", "ndcg", "xauc", "authors", "gini", "small%", "inauth%", "ads%"
+    );
+    let _ = writeln!(t, "{}", "-".repeat(20 + 8 + 6 * 7 + 7 * 2 + 6 + 11));
+    for m in &s.policies {
+        let _ = writeln!(
+            t,
+            "{:<20} {:>8.1} {:>6.3} {:>6.2} {:>6.2} {:>6.3} {:>6.3} {:>7.2} {:>6.3} {:>6.1} {:>7.2} {:>6.1}",
+            m.name,
+            m.watch_time_per_session_s,
+            m.completion_rate,
+            m.engagements_per_session,
+            100.0 * m.negative_rate,
+            m.ndcg_at_10,
+            m.xauc,
+            m.distinct_authors_top10,
+            m.creator_exposure_gini,
+            100.0 * m.small_creator_reach,
+            100.0 * m.inauthentic_top10_share,
+            100.0 * m.ad_load,
+        );
+    }
+    t
+}

@@ -1,0 +1,302 @@
+//! The comparison driver: one world, every policy, the same users and sessions.
+//!
+//! Policies run a few at a time (as many as there are threads, so memory holds that many
+//! policies' users). Within a policy, time advances in ticks: at each tick the server applies
+//! scripted activity and updates its pools, the tick's sessions run in parallel (one task per
+//! user, each reading the same counter snapshot), and their views are merged back in user
+//! order. No result depends on thread scheduling.
+
+use std::time::Instant;
+
+use edgerank_core::model::Model;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::metrics::{self, Denominators, PolicyMetrics, PolicyRun, REACH_HOURS};
+use crate::policy::{Policy, MAX_BATCH, MAX_PAGE};
+use crate::server::{RateBasis, Server};
+use crate::session::{run_session, SessionEnv, TaskOut, UserDyn, MEASURED, SMALL_FOLLOWERS};
+use crate::world::{CreatorKind, World, WorldParams, WorldStats, HOUR};
+
+/// Settings of a comparison run.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareConfig {
+    /// Simulated users.
+    pub users: usize,
+    /// Seed of everything.
+    pub seed: u64,
+    /// Measured days.
+    pub days: f64,
+    /// Warm-up days before measuring (counters and user states fill up).
+    pub warmup_days: f64,
+    /// Items per ranked page.
+    pub page_size: usize,
+    /// Candidates the server sends per session.
+    pub batch_size: usize,
+    /// Tick length, seconds (server counters and pools refresh once per tick).
+    pub tick_s: u32,
+    /// Meaning of the author engagement rate sent to the device.
+    pub author_rate: RateBasis,
+    /// Policies to run (empty: all).
+    pub policies: Vec<String>,
+    /// World parameters.
+    pub world: WorldParams,
+}
+
+impl Default for CompareConfig {
+    fn default() -> Self {
+        CompareConfig {
+            users: 2_000,
+            seed: 42,
+            days: 3.0,
+            warmup_days: 1.0,
+            page_size: 20,
+            batch_size: 240,
+            tick_s: 600,
+            author_rate: RateBasis::PerImpression,
+            policies: Vec::new(),
+            world: WorldParams::default(),
+        }
+    }
+}
+
+/// Receives progress (the CLI draws bars; tests pass [`NoProgress`]).
+pub trait Progress: Sync {
+    /// A new phase with `total` steps.
+    fn phase(&self, _name: &str, _total: u64) {}
+    /// Steps done.
+    fn inc(&self, _n: u64) {}
+    /// Free-form status.
+    fn message(&self, _msg: &str) {}
+}
+
+/// Ignores progress.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Everything a comparison produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Schema version of this document.
+    pub schema_version: u32,
+    /// The settings.
+    pub config: CompareConfig,
+    /// Sessions simulated, over all policies, warm-up included.
+    pub sessions: u64,
+    /// Sessions per wall-clock second (the simulation loop, world generation excluded).
+    pub sessions_per_second: f64,
+    /// Wall-clock seconds of the whole run.
+    pub elapsed_s: f64,
+    /// Threads used.
+    pub threads: usize,
+    /// The world.
+    pub world: WorldStats,
+    /// One entry per policy, in run order.
+    pub policies: Vec<PolicyMetrics>,
+}
+
+impl Summary {
+    /// A policy's metrics by name.
+    pub fn policy(&self, name: &str) -> Option<&PolicyMetrics> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// Mutable references to the elements at `sorted` (strictly increasing) indices.
+fn pick_mut<'a, T>(mut slice: &'a mut [T], sorted: &[usize]) -> Vec<&'a mut T> {
+    let mut out = Vec::with_capacity(sorted.len());
+    let mut base = 0;
+    for &i in sorted {
+        let (_, rest) = std::mem::take(&mut slice).split_at_mut(i - base);
+        let (first, rest) = rest.split_first_mut().expect("index in range and increasing");
+        out.push(first);
+        slice = rest;
+        base = i + 1;
+    }
+    out
+}
+
+/// Validates a configuration.
+pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
+    if cfg.users == 0 {
+        return Err("--users must be at least 1".into());
+    }
+    if !(1..=MAX_PAGE).contains(&cfg.page_size) {
+        return Err(format!("--page-size must be in 1..={MAX_PAGE}"));
+    }
+    if !(cfg.page_size..=MAX_BATCH).contains(&cfg.batch_size) {
+        return Err(format!("--batch must be in {}..={MAX_BATCH}", cfg.page_size));
+    }
+    if !(cfg.days > 0.0 && cfg.days <= 60.0 && (0.0..=30.0).contains(&cfg.warmup_days)) {
+        return Err("--days must be in (0, 60] and --warmup-days in [0, 30]".into());
+    }
+    if !(60..=3_600).contains(&cfg.tick_s) {
+        return Err("tick must be 60..=3600 s".into());
+    }
+    let known = Policy::names();
+    for p in &cfg.policies {
+        if !known.contains(p) {
+            return Err(format!("unknown policy {p:?}; known: {}", known.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one policy over the whole horizon.
+pub fn run_policy(
+    world: &World,
+    cfg: &CompareConfig,
+    policy: &Policy,
+    model: &Model,
+    progress: &dyn Progress,
+) -> (PolicyRun, u64) {
+    let mut server = Server::new(world, cfg.author_rate);
+    let mut users: Vec<UserDyn> = world.users.iter().map(|u| UserDyn::new(&u.initial_follows)).collect();
+    let mut run = PolicyRun::new(world.creators.len());
+    let small: Vec<bool> = world
+        .creators
+        .iter()
+        .map(|c| c.kind == CreatorKind::Honest && c.initial_active_followers + c.static_followers() <= SMALL_FOLLOWERS)
+        .collect();
+    let mut cursor = 0;
+    let mut sessions = 0u64;
+    let mut t0 = world.start;
+    while t0 < world.end {
+        let t1 = t0 + cfg.tick_s;
+        server.advance(t0);
+        let lo = cursor;
+        while cursor < world.sessions.len() && world.sessions[cursor].start < t1 {
+            cursor += 1;
+        }
+        let plans = &world.sessions[lo..cursor];
+        // One task per user (a user may have several sessions in a long tick).
+        let mut by_user: Vec<(u32, usize)> = plans.iter().enumerate().map(|(i, p)| (p.user, i)).collect();
+        by_user.sort_unstable();
+        let mut user_ids: Vec<usize> = by_user.iter().map(|(u, _)| *u as usize).collect();
+        user_ids.dedup();
+        let refs = pick_mut(&mut users, &user_ids);
+        let env =
+            SessionEnv { world, server: &server, model, policy, page_size: cfg.page_size, batch_size: cfg.batch_size };
+        // `by_user` is sorted by user: its runs line up with `user_ids`.
+        let tasks: Vec<(&mut UserDyn, Vec<usize>)> = refs
+            .into_iter()
+            .zip(by_user.chunk_by(|a, b| a.0 == b.0))
+            .map(|(r, run)| (r, run.iter().map(|(_, i)| *i).collect()))
+            .collect();
+        let outs: Vec<TaskOut> = tasks
+            .into_par_iter()
+            .map(|(u, mine)| {
+                let mut out = TaskOut::default();
+                for i in mine {
+                    run_session(&env, &plans[i], u, &mut out);
+                }
+                out
+            })
+            .collect();
+        for out in &outs {
+            sessions += out.sessions;
+            run.acc.merge(&out.acc);
+            for d in &out.deltas {
+                server.apply(d);
+                let it = &world.items[d.item as usize];
+                if d.bits & MEASURED != 0 {
+                    run.exposure[it.creator as usize] += 1;
+                }
+                if !it.sponsored && it.created_at >= world.warmup_end {
+                    let h = ((d.at - it.created_at) / HOUR) as usize;
+                    if h < REACH_HOURS && it.created_at + (h as u32 + 1) * HOUR <= world.end {
+                        run.reach[h] += 1;
+                        if small[it.creator as usize] {
+                            run.reach_small[h] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        progress.inc(1);
+        t0 = t1;
+    }
+    (run, sessions)
+}
+
+/// Runs a full comparison.
+pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summary, String> {
+    validate(cfg)?;
+    let started = Instant::now();
+    progress.message("generating the world");
+    let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, cfg.world.clone());
+    let model = Model::default();
+    let policies = Policy::select(&cfg.policies);
+
+    // Denominators from the world.
+    let gini_creators: Vec<bool> = (0..world.creators.len())
+        .map(|c| {
+            world.creators[c].kind != CreatorKind::Advertiser
+                && world.creator_items[c].iter().any(|&i| {
+                    world.items[i as usize].created_at >= world.warmup_end && !world.items[i as usize].sponsored
+                })
+        })
+        .collect();
+    let mut reach_items = [0u64; REACH_HOURS];
+    let mut reach_items_small = [0u64; REACH_HOURS];
+    for it in &world.items {
+        if it.sponsored || it.created_at < world.warmup_end {
+            continue;
+        }
+        let cr = &world.creators[it.creator as usize];
+        let small =
+            cr.kind == CreatorKind::Honest && cr.initial_active_followers + cr.static_followers() <= SMALL_FOLLOWERS;
+        for h in 0..REACH_HOURS {
+            if it.created_at + (h as u32 + 1) * HOUR <= world.end {
+                reach_items[h] += 1;
+                if small {
+                    reach_items_small[h] += 1;
+                }
+            }
+        }
+    }
+    let d = Denominators {
+        gini_creators: &gini_creators,
+        reach_items: &reach_items,
+        reach_items_small: &reach_items_small,
+    };
+
+    let ticks = (world.end - world.start).div_ceil(cfg.tick_s) as u64;
+    progress.phase("simulating", ticks * policies.len() as u64);
+    let sim_started = Instant::now();
+    // As many policies at once as there are threads (each also runs its sessions in
+    // parallel): cores stay busy through each policy's sequential tick merges, and memory
+    // holds at most that many policies' users.
+    let at_once = rayon::current_num_threads().max(1);
+    let mut total_sessions = 0;
+    let mut results = Vec::new();
+    for chunk in policies.chunks(at_once) {
+        let runs: Vec<(PolicyRun, u64)> = chunk
+            .par_iter()
+            .map(|policy| {
+                progress.message(&policy.name);
+                run_policy(&world, cfg, policy, &model, progress)
+            })
+            .collect();
+        for (policy, (run, sessions)) in chunk.iter().zip(runs) {
+            total_sessions += sessions;
+            let refresh = match policy.refresh {
+                crate::policy::Refresh::PerItem => "per_item",
+                crate::policy::Refresh::PerSession => "per_session",
+                crate::policy::Refresh::Never => "never",
+            };
+            results.push(metrics::finish(&policy.name, &policy.profile_name, refresh, policy.integrity(), &run, &d));
+        }
+    }
+    let sim_s = sim_started.elapsed().as_secs_f64();
+    Ok(Summary {
+        schema_version: 1,
+        config: cfg.clone(),
+        sessions: total_sessions,
+        sessions_per_second: total_sessions as f64 / sim_s.max(1e-9),
+        elapsed_s: started.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
+        world: world.stats(),
+        policies: results,
+    })
+}
