@@ -1,4 +1,20 @@
 //! Checksummed postcard encoding shared by blobs (models, profiles, user state) and frames.
+//!
+//! Layout: `postcard(value) ++ crc32c(postcard(value)).to_le_bytes()`.
+//!
+//! Decoding is strict, so that every build reads the same bytes the same way, whatever its
+//! pointer width:
+//! 1. fewer than 5 bytes (one byte of content and the checksum) is [`BlobError::Truncated`];
+//! 2. the checksum is verified before anything is decoded: a mismatch (corruption, or bytes
+//!    lost or added in transit) is [`BlobError::BadChecksum`];
+//! 3. the content must decode, use every byte, and be the canonical encoding of the value it
+//!    decodes to (re-encoding it gives the same bytes), else [`BlobError::Malformed`].
+//!
+//! Step 3 matters because postcard reads `usize` lengths as varints of at most 5 bytes on
+//! 32-bit targets and 10 bytes on 64-bit hosts: an over-long length would be accepted on a host
+//! and refused on a device. Canonical encodings of our bounded messages never need more than
+//! 3 bytes, so requiring them makes a device and a host agree on every input, error kind
+//! included.
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -7,19 +23,108 @@ use crate::error::BlobError;
 /// CRC-32 used by every checksummed encoding (Castagnoli, as postcard's `use-crc` expects).
 pub const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
+/// Bytes of the trailing checksum.
+const CRC_LEN: usize = 4;
+
 /// Encodes `value` as postcard followed by a little-endian CRC-32 of those bytes.
 pub fn encode_checked<'b, T: Serialize>(value: &T, buf: &'b mut [u8]) -> Result<&'b mut [u8], BlobError> {
     postcard::to_slice_crc32(value, buf, CRC.digest()).map_err(|_| BlobError::BufferTooSmall)
 }
 
-/// Decodes bytes written by [`encode_checked`], verifying the checksum first.
-pub fn decode_checked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BlobError> {
-    if bytes.len() < 5 {
+/// Decodes bytes written by [`encode_checked`]: checksum first, then strict content (see the
+/// module documentation for the error each failure gives).
+pub fn decode_checked<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, BlobError> {
+    if bytes.len() <= CRC_LEN {
         return Err(BlobError::Truncated);
     }
-    postcard::from_bytes_crc32(bytes, CRC.digest()).map_err(|e| match e {
-        postcard::Error::DeserializeBadCrc => BlobError::BadChecksum,
-        postcard::Error::DeserializeUnexpectedEnd => BlobError::Truncated,
-        _ => BlobError::Malformed,
-    })
+    let (content, crc) = bytes.split_at(bytes.len() - CRC_LEN);
+    let mut stored = [0u8; CRC_LEN];
+    stored.copy_from_slice(crc);
+    if CRC.checksum(content) != u32::from_le_bytes(stored) {
+        return Err(BlobError::BadChecksum);
+    }
+    let (value, rest) = postcard::take_from_bytes::<T>(content).map_err(|_| BlobError::Malformed)?;
+    if !rest.is_empty() || !is_canonical(&value, content) {
+        return Err(BlobError::Malformed);
+    }
+    Ok(value)
+}
+
+/// Whether `value` encodes to exactly `bytes` (compared as it is encoded: no buffer needed).
+fn is_canonical<T: Serialize>(value: &T, bytes: &[u8]) -> bool {
+    postcard::serialize_with_flavor(value, Compare { expected: bytes, pos: 0 }).unwrap_or(false)
+}
+
+/// A postcard output that compares the encoding with `expected` instead of storing it.
+struct Compare<'a> {
+    expected: &'a [u8],
+    pos: usize,
+}
+
+impl postcard::ser_flavors::Flavor for Compare<'_> {
+    /// Whether every byte matched and none is missing.
+    type Output = bool;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        match self.expected.get(self.pos) {
+            Some(&b) if b == byte => {
+                self.pos += 1;
+                Ok(())
+            }
+            // Stops the encoding at the first difference.
+            _ => Err(postcard::Error::SerializeBufferFull),
+        }
+    }
+
+    fn finalize(self) -> postcard::Result<bool> {
+        Ok(self.pos == self.expected.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message with a length prefix, like the wire's blobs and chunks.
+    type Bytes = heapless::Vec<u8, 16>;
+
+    fn with_crc(content: &[u8]) -> heapless::Vec<u8, 32> {
+        let mut v = heapless::Vec::from_slice(content).unwrap();
+        v.extend_from_slice(&CRC.checksum(content).to_le_bytes()).unwrap();
+        v
+    }
+
+    #[test]
+    fn round_trips() {
+        let value: Bytes = heapless::Vec::from_slice(&[1, 2, 3]).unwrap();
+        let mut buf = [0u8; 32];
+        let bytes = encode_checked(&value, &mut buf).unwrap();
+        assert_eq!(decode_checked::<Bytes>(bytes), Ok(value));
+    }
+
+    #[test]
+    fn errors_in_order_truncated_checksum_malformed() {
+        assert_eq!(decode_checked::<Bytes>(&[0, 1, 2, 3]), Err(BlobError::Truncated));
+        let mut good = with_crc(&[2, 7, 9]);
+        assert!(decode_checked::<Bytes>(&good).is_ok());
+        good[1] ^= 1;
+        assert_eq!(decode_checked::<Bytes>(&good), Err(BlobError::BadChecksum));
+        // Correct checksum over content that ends early: the length says 5, 2 bytes follow.
+        assert_eq!(decode_checked::<Bytes>(&with_crc(&[5, 7, 9])), Err(BlobError::Malformed));
+        // Trailing bytes after the value.
+        assert_eq!(decode_checked::<Bytes>(&with_crc(&[1, 7, 9])), Err(BlobError::Malformed));
+    }
+
+    /// A length prefix as a 6-byte varint: a 32-bit postcard refuses it as a bad varint, a
+    /// 64-bit one would read it; both builds must refuse it the same way.
+    #[test]
+    fn over_long_length_prefix_is_malformed_on_every_width() {
+        let zero_in_six_bytes = [0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+        assert_eq!(decode_checked::<Bytes>(&with_crc(&zero_in_six_bytes)), Err(BlobError::Malformed));
+        // Two in two bytes (canonical is one byte).
+        assert_eq!(decode_checked::<Bytes>(&with_crc(&[0x82, 0x00, 7, 9])), Err(BlobError::Malformed));
+        // A huge length in ten bytes, followed by too little: was `Truncated` on 64-bit hosts.
+        let huge = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 7];
+        assert_eq!(decode_checked::<Bytes>(&with_crc(&huge)), Err(BlobError::Malformed));
+    }
 }

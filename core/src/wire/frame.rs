@@ -28,9 +28,14 @@ pub fn encode_frame<'o, T: Serialize>(
 }
 
 /// Decodes one frame's bytes (without the delimiter), in place.
-pub fn decode_frame<T: DeserializeOwned>(frame: &mut [u8]) -> Result<T, FrameError> {
+///
+/// Errors, checked in this order: [`FrameError::Cobs`], [`FrameError::Truncated`] (no
+/// version byte, or too short for a checksum), [`FrameError::UnsupportedVersion`],
+/// [`FrameError::BadChecksum`], [`FrameError::Malformed`] (see [`decode_checked`]: the same on
+/// every pointer width).
+pub fn decode_frame<T: DeserializeOwned + Serialize>(frame: &mut [u8]) -> Result<T, FrameError> {
     let n = cobs::decode_in_place(frame).map_err(|_| FrameError::Cobs)?;
-    let payload = &frame[..n];
+    let payload = frame.get(..n).ok_or(FrameError::Cobs)?;
     match payload.first() {
         None => return Err(FrameError::Truncated),
         Some(&v) if v != WIRE_VERSION => return Err(FrameError::UnsupportedVersion(v)),

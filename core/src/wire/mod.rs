@@ -41,7 +41,7 @@ mod tests {
         heapless::Vec::from_slice(f).unwrap()
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> {
+    fn decode<T: serde::de::DeserializeOwned + serde::Serialize>(frame: &[u8]) -> Result<T, FrameError> {
         let mut v: heapless::Vec<u8, MAX_FRAME> = heapless::Vec::from_slice(frame).unwrap();
         let n = v.len() - 1;
         decode_frame(&mut v[..n])
