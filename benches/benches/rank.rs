@@ -64,7 +64,7 @@ fn benches(c: &mut Criterion) {
                     for e in entries {
                         pool.offer(*e);
                     }
-                    black_box(pool.into_sorted())
+                    black_box(pool.sorted().len())
                 })
             });
             group.bench_with_input(BenchmarkId::new("rank", n), &candidates, |b, cands| {

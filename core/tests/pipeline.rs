@@ -60,6 +60,19 @@ fn streaming_one_by_one_equals_ranking_a_slice() {
             }
             let streamed = session.finish::<K>(k).unwrap();
             assert_eq!(streamed, batch, "{}", profile.config().name);
+            // A page built halfway leaves the session valid: pushing the rest and building
+            // again gives the page of the whole batch.
+            let mut session = RankSession::<N>::new(ctx);
+            let half = cands.len() / 2;
+            for c in &cands[..half] {
+                session.push(c).unwrap();
+            }
+            let early = session.finish::<K>(k).unwrap();
+            assert_eq!(early.stats.received as usize, half);
+            for c in &cands[half..] {
+                session.push(c).unwrap();
+            }
+            assert_eq!(session.finish::<K>(k).unwrap(), batch, "{}: resumed", profile.config().name);
             check_feed(&ctx, &cands, k, &batch);
         }
     }

@@ -701,7 +701,7 @@ fn capacity_errors_are_errors_not_panics() {
     let feed = session.finish::<4>(4).unwrap();
     assert_eq!(feed.stats.received, 4);
     assert_eq!(feed.items.len(), 4);
-    let session = RankSession::<4>::new(ctx);
+    let mut session = RankSession::<4>::new(ctx);
     assert_eq!(session.finish::<2>(3).unwrap_err(), RankError::KTooLarge { capacity: 2 });
     // N = 0 accepts only an empty batch.
     assert!(pipeline::rank::<0, 4>(&ctx, &[], 4).unwrap().items.is_empty());

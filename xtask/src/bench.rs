@@ -7,16 +7,203 @@
 //! executed, not cycles (see firmware/app/src/counter.rs). The work is done by the
 //! `device-bench` binary of `edgerank-tests` (tests/src/bin/device-bench.rs), which drives the
 //! firmware with the same QEMU client as the tests.
+//!
+//! The figures are deterministic, so they are held by a budget: `benches/device-budget.json`.
+//! The step fails when a figure exceeds its budget by more than 2 %; `--update-budget`
+//! rewrites the file from the measured figures (commit it with the change that earned it).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::firmware;
 use crate::util::{cargo, root, run, say, Result};
 
-pub fn device_bench() -> Result {
+/// Allowed growth over the budget before the step fails.
+const TOLERANCE: f64 = 0.02;
+
+/// One line of `device-bench.jsonl` (the fields this crate reads).
+#[derive(Clone, Debug, Deserialize)]
+pub struct DeviceLine {
+    pub target: String,
+    pub candidates: u64,
+    pub macs_per_candidate: u64,
+    pub instructions_per_candidate: f64,
+    pub f32_instructions_per_candidate: f64,
+    pub text: u64,
+    pub data: u64,
+    pub bss: u64,
+    pub stack_peak: u64,
+}
+
+impl DeviceLine {
+    /// RAM the firmware needs: static data plus the measured stack peak.
+    pub fn ram(&self) -> u64 {
+        self.data + self.bss + self.stack_peak
+    }
+}
+
+/// The budgeted figures of one (target, N).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Budget {
+    target: String,
+    candidates: u64,
+    instructions_per_candidate: f64,
+    text: u64,
+    data: u64,
+    bss: u64,
+    stack_peak: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct BudgetFile {
+    about: String,
+    budgets: Vec<Budget>,
+}
+
+pub fn jsonl_path() -> PathBuf {
+    root().join("target/device-bench.jsonl")
+}
+
+fn budget_path() -> PathBuf {
+    root().join("benches/device-budget.json")
+}
+
+pub fn read_lines(path: &Path) -> Result<Vec<DeviceLine>> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{}: {e}: {l}", path.display())))
+        .collect()
+}
+
+/// Every figure of `lines` against its budget; the list of figures over budget + tolerance.
+fn over_budget(lines: &[DeviceLine], budgets: &[Budget]) -> Result<Vec<String>> {
+    let mut over = Vec::new();
+    for l in lines {
+        let b = budgets.iter().find(|b| b.target == l.target && b.candidates == l.candidates).ok_or_else(|| {
+            format!("no budget for {} N={} (run `cargo xtask device-bench --update-budget`)", l.target, l.candidates)
+        })?;
+        let figures = [
+            ("instructions_per_candidate", l.instructions_per_candidate, b.instructions_per_candidate),
+            ("text", l.text as f64, b.text as f64),
+            ("data", l.data as f64, b.data as f64),
+            ("bss", l.bss as f64, b.bss as f64),
+            ("stack_peak", l.stack_peak as f64, b.stack_peak as f64),
+        ];
+        for (name, measured, budget) in figures {
+            if measured > budget * (1.0 + TOLERANCE) {
+                over.push(format!(
+                    "{} N={}: {name} {measured:.1} exceeds its budget {budget:.1} by {:.1} %",
+                    l.target,
+                    l.candidates,
+                    (measured / budget - 1.0) * 100.0
+                ));
+            } else if measured < budget * (1.0 - 2.0 * TOLERANCE) {
+                println!(
+                    "    note: {} N={}: {name} {measured:.1} is well under its budget {budget:.1}; tighten it with --update-budget",
+                    l.target, l.candidates
+                );
+            }
+        }
+    }
+    Ok(over)
+}
+
+/// Builds the firmware, runs the benchmark in QEMU and returns its lines.
+pub fn measure() -> Result<Vec<DeviceLine>> {
     firmware::build()?;
-    let out = root().join("target/device-bench.jsonl");
+    let out = jsonl_path();
     say("device benchmark (instruction counts under QEMU -icount shift=0: instructions, not cycles)");
     run(cargo()
         .current_dir(root())
         .args(["run", "--quiet", "-p", "edgerank-tests", "--bin", "device-bench", "--", "--out"])
-        .arg(&out))
+        .arg(&out))?;
+    read_lines(&out)
+}
+
+pub fn device_bench(update_budget: bool) -> Result {
+    let lines = measure()?;
+    let path = budget_path();
+    if update_budget {
+        let file = BudgetFile {
+            about: "Deterministic device figures (QEMU instruction counts, sizes, stack peak) that \
+                    `cargo xtask device-bench` holds: a figure more than 2 % over its budget fails \
+                    the step. Rewritten by `cargo xtask device-bench --update-budget`."
+                .into(),
+            budgets: lines
+                .iter()
+                .map(|l| Budget {
+                    target: l.target.clone(),
+                    candidates: l.candidates,
+                    instructions_per_candidate: l.instructions_per_candidate,
+                    text: l.text,
+                    data: l.data,
+                    bss: l.bss,
+                    stack_peak: l.stack_peak,
+                })
+                .collect(),
+        };
+        let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())? + "\n";
+        fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        say(format!("budget rewritten: {}", path.display()));
+        return Ok(());
+    }
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: BudgetFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let over = over_budget(&lines, &file.budgets)?;
+    if over.is_empty() {
+        say(format!("device figures within budget ({} + {:.0} %)", path.display(), TOLERANCE * 100.0));
+        Ok(())
+    } else {
+        Err(format!("device figures over budget:\n    {}", over.join("\n    ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(ipc: f64, text: u64) -> DeviceLine {
+        DeviceLine {
+            target: "t".into(),
+            candidates: 256,
+            macs_per_candidate: 192,
+            instructions_per_candidate: ipc,
+            f32_instructions_per_candidate: 1.0,
+            text,
+            data: 0,
+            bss: 100,
+            stack_peak: 1000,
+        }
+    }
+
+    fn budget() -> Budget {
+        Budget {
+            target: "t".into(),
+            candidates: 256,
+            instructions_per_candidate: 1000.0,
+            text: 5000,
+            data: 0,
+            bss: 100,
+            stack_peak: 1000,
+        }
+    }
+
+    #[test]
+    fn growth_within_two_percent_passes_and_beyond_fails() {
+        assert!(over_budget(&[line(1020.0, 5100)], &[budget()]).unwrap().is_empty());
+        let over = over_budget(&[line(1021.0, 5101)], &[budget()]).unwrap();
+        assert_eq!(over.len(), 2, "{over:?}");
+        assert!(over[0].contains("instructions_per_candidate"));
+        assert!(over[1].contains("text"));
+    }
+
+    #[test]
+    fn a_line_without_budget_is_an_error() {
+        let mut l = line(1.0, 1);
+        l.candidates = 32;
+        assert!(over_budget(&[l], &[budget()]).is_err());
+    }
 }

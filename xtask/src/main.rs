@@ -4,6 +4,7 @@
 mod bench;
 mod ci;
 mod firmware;
+mod perf;
 mod qemu;
 mod setup;
 mod thumb;
@@ -35,8 +36,20 @@ enum Task {
     QemuTest,
     /// Instruction counts per candidate (fixed point and f32; QEMU -icount: instructions, not
     /// cycles), sizes and stack peak per target and batch size, as JSON lines (also written to
-    /// target/device-bench.jsonl).
-    DeviceBench,
+    /// target/device-bench.jsonl). Fails when a figure exceeds benches/device-budget.json by
+    /// more than 2 %.
+    DeviceBench {
+        /// Rewrite benches/device-budget.json from the measured figures instead of checking.
+        #[arg(long)]
+        update_budget: bool,
+    },
+    /// Run the criterion benchmarks and the device benchmark; write docs/perf-report.md and
+    /// docs/perf-cost-per-candidate.svg.
+    PerfReport {
+        /// Only rebuild the report from the last runs' results.
+        #[arg(long)]
+        skip_runs: bool,
+    },
     /// Run every check: setup, fmt, clippy, test, thumb-check, firmware, qemu-test, device-bench.
     Ci,
 }
@@ -48,7 +61,8 @@ fn main() -> ExitCode {
         Task::Firmware => firmware::firmware(),
         Task::QemuSmoke => qemu::qemu_smoke(),
         Task::QemuTest => qemu::qemu_test(),
-        Task::DeviceBench => bench::device_bench(),
+        Task::DeviceBench { update_budget } => bench::device_bench(update_budget),
+        Task::PerfReport { skip_runs } => perf::perf_report(skip_runs),
         Task::Ci => ci::ci(),
     };
     match result {

@@ -364,9 +364,11 @@ impl HeadValue {
     /// From a mantissa below 2^32 and an exponent, keeping the top 16 bits.
     #[inline]
     pub(crate) const fn normalised(mut mant: u32, mut exp: i64) -> Self {
-        while mant > 0xffff {
-            mant >>= 1;
-            exp += 1;
+        // Drop the bits above the top 16 in one shift (the same truncation as one at a time).
+        if mant > 0xffff {
+            let excess = 16 - mant.leading_zeros();
+            mant >>= excess;
+            exp += excess as i64;
         }
         if mant == 0 || exp < -Self::EXP_LIMIT {
             Self::ZERO

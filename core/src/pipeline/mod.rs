@@ -97,6 +97,8 @@ pub struct RankedFeed<const K: usize> {
 ///     session.push(&c).expect("within capacity");
 /// }
 /// let page = session.finish::<10>(10).expect("k within capacity");
+/// // The session stays valid: the same page again, or a new one after more candidates.
+/// assert_eq!(session.finish::<10>(10).unwrap(), page);
 /// assert_eq!(page.items.len(), 10);
 /// ```
 pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL> {
@@ -167,33 +169,37 @@ impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
     }
 
     /// Builds the page of at most `k` items.
-    pub fn finish<const K: usize>(self, k: usize) -> Result<RankedFeed<K>, RankError> {
+    ///
+    /// Works on the session's own pools in place (no copy of them), and leaves the session
+    /// valid: more candidates may be pushed and the page built again over all of them.
+    pub fn finish<const K: usize>(&mut self, k: usize) -> Result<RankedFeed<K>, RankError> {
         if k > K {
             return Err(RankError::KTooLarge { capacity: K as u32 });
         }
         let mut stats = self.stats;
-        let organic = self.organic.into_sorted();
-        let exploration = self.exploration.into_sorted();
-        let sponsored = self.sponsored.into_sorted();
         stats.pool_overflow =
-            (self.organic_offers - organic.len() as u32) + (self.sponsored_offers - sponsored.len() as u32);
+            (self.organic_offers - self.organic.len() as u32) + (self.sponsored_offers - self.sponsored.len() as u32);
+        let profile = self.ctx.profile;
         let mut organic_taken = [false; P];
         let mut exploration_taken = [false; EXPLORATION_POOL];
         let mut sponsored_taken = [false; SPONSORED_POOL];
         let mut items = heapless::Vec::new();
         rerank::fill_page(
-            self.ctx.profile,
+            profile,
             rerank::Pools {
-                organic: &organic,
+                organic: self.organic.sorted(),
                 organic_taken: &mut organic_taken,
-                exploration: &exploration,
+                exploration: self.exploration.sorted(),
                 exploration_taken: &mut exploration_taken,
-                sponsored: &sponsored,
+                sponsored: self.sponsored.sorted(),
                 sponsored_taken: &mut sponsored_taken,
             },
             k,
             &mut items,
         );
+        self.organic.restore();
+        self.exploration.restore();
+        self.sponsored.restore();
         Ok(RankedFeed { items, stats })
     }
 }

@@ -3,8 +3,6 @@
 
 use core::cmp::Ordering;
 
-use heapless::binary_heap::{BinaryHeap, Max};
-
 use crate::input::{CandidateFlags, ContentKind};
 use crate::num::LogScore;
 
@@ -33,24 +31,13 @@ impl PoolEntry {
     }
 }
 
-/// Heap key: "greater" means worse, so the max-heap's root is the entry to evict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Worst(PoolEntry);
-
-impl Ord for Worst {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.rank_cmp(&other.0)
-    }
-}
-impl PartialOrd for Worst {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 /// The best `P` entries offered so far.
+///
+/// Between calls to [`Pool::sorted`] the entries form a binary heap whose root is the worst
+/// kept entry (the next to evict). Sorting happens in place (heapsort: no recursion, no
+/// copy), so a device ranks with the pool's own memory and a stack that does not grow with P.
 pub struct Pool<const P: usize> {
-    heap: BinaryHeap<Worst, Max, P>,
+    entries: heapless::Vec<PoolEntry, P>,
 }
 
 impl<const P: usize> Default for Pool<P> {
@@ -59,19 +46,60 @@ impl<const P: usize> Default for Pool<P> {
     }
 }
 
+/// True when `a` ranks below `b` (the heap's "greater": worse entries rise to the root).
+#[inline]
+fn worse(a: &PoolEntry, b: &PoolEntry) -> bool {
+    a.rank_cmp(b) == Ordering::Greater
+}
+
+/// Restores the heap below `root` within `heap`: the classic sift-down.
+#[inline]
+fn sift_down(heap: &mut [PoolEntry], mut root: usize) {
+    loop {
+        let left = 2 * root + 1;
+        if left >= heap.len() {
+            return;
+        }
+        let right = left + 1;
+        let child = if right < heap.len() && worse(&heap[right], &heap[left]) { right } else { left };
+        if !worse(&heap[child], &heap[root]) {
+            return;
+        }
+        heap.swap(root, child);
+        root = child;
+    }
+}
+
 impl<const P: usize> Pool<P> {
     /// Empty.
     pub const fn new() -> Self {
-        Self { heap: BinaryHeap::new() }
+        Self { entries: heapless::Vec::new() }
     }
 
     /// Offers an entry: kept if there is room or it beats the worst kept entry (evicted).
     #[inline]
     pub fn offer(&mut self, entry: PoolEntry) {
-        if let Err(rejected) = self.heap.push(Worst(entry)) {
-            if let Some(mut worst) = self.heap.peek_mut() {
-                if rejected < *worst {
-                    *worst = rejected;
+        match self.entries.push(entry) {
+            Ok(()) => {
+                // Sift up: the new entry climbs while it is worse than its parent.
+                let heap = self.entries.as_mut_slice();
+                let mut i = heap.len() - 1;
+                while i > 0 {
+                    let parent = (i - 1) / 2;
+                    if !worse(&heap[i], &heap[parent]) {
+                        break;
+                    }
+                    heap.swap(i, parent);
+                    i = parent;
+                }
+            }
+            Err(entry) => {
+                let heap = self.entries.as_mut_slice();
+                if let Some(root) = heap.first_mut() {
+                    if worse(root, &entry) {
+                        *root = entry;
+                        sift_down(heap, 0);
+                    }
                 }
             }
         }
@@ -79,19 +107,32 @@ impl<const P: usize> Pool<P> {
 
     /// Number kept.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.entries.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.entries.is_empty()
     }
 
-    /// The kept entries, best first.
-    pub fn into_sorted(self) -> heapless::Vec<PoolEntry, P> {
-        let mut v: heapless::Vec<PoolEntry, P> = self.heap.into_vec().into_iter().map(|w| w.0).collect();
-        v.sort_unstable_by(PoolEntry::rank_cmp);
-        v
+    /// Sorts the kept entries best first, in place, and returns them. The pool then accepts
+    /// offers again only after [`Pool::restore`].
+    pub fn sorted(&mut self) -> &[PoolEntry] {
+        let heap = self.entries.as_mut_slice();
+        // Heapsort: move the worst (the root) to the end of the shrinking heap each round.
+        for end in (1..heap.len()).rev() {
+            heap.swap(0, end);
+            sift_down(&mut heap[..end], 0);
+        }
+        self.entries.as_slice()
+    }
+
+    /// Rebuilds the heap after [`Pool::sorted`] so that offers work again.
+    pub fn restore(&mut self) {
+        let heap = self.entries.as_mut_slice();
+        for root in (0..heap.len() / 2).rev() {
+            sift_down(heap, root);
+        }
     }
 }
 
@@ -116,7 +157,7 @@ mod tests {
         for (i, s) in [5, 9, 1, 9, 7, 3, 9, 8].iter().enumerate() {
             pool.offer(e(*s, i as u32));
         }
-        let kept: heapless::Vec<(i32, u32), 4> = pool.into_sorted().iter().map(|x| (x.score.0, x.index)).collect();
+        let kept: heapless::Vec<(i32, u32), 4> = pool.sorted().iter().map(|x| (x.score.0, x.index)).collect();
         assert_eq!(kept.as_slice(), &[(9, 1), (9, 3), (9, 6), (8, 7)]);
     }
 
@@ -126,5 +167,40 @@ mod tests {
         pool.offer(e(1, 0));
         assert!(pool.is_empty());
         assert_eq!(pool.len(), 0);
+    }
+
+    /// The pool keeps exactly the best P of a long pseudo-random stream (many ties), sorted
+    /// as a full sort would, and keeps working after `restore`.
+    #[test]
+    fn matches_a_full_sort_and_survives_restore() {
+        let mut x = 0x2545_f491u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 50) as i32
+        };
+        let offers: [i32; 300] = core::array::from_fn(|_| next());
+        let mut pool = Pool::<16>::new();
+        for (i, s) in offers[..200].iter().enumerate() {
+            pool.offer(e(*s, i as u32));
+        }
+        let expect = |n: usize| {
+            let mut all: [(i32, u32); 300] = core::array::from_fn(|i| (-offers[i], i as u32));
+            all[..n].sort_unstable();
+            let mut out = [(0i32, 0u32); 16];
+            for (o, a) in out.iter_mut().zip(all.iter()) {
+                *o = (-a.0, a.1);
+            }
+            out
+        };
+        let got: heapless::Vec<(i32, u32), 16> = pool.sorted().iter().map(|x| (x.score.0, x.index)).collect();
+        assert_eq!(got.as_slice(), &expect(200));
+        pool.restore();
+        for (i, s) in offers.iter().enumerate().skip(200) {
+            pool.offer(e(*s, i as u32));
+        }
+        let got: heapless::Vec<(i32, u32), 16> = pool.sorted().iter().map(|x| (x.score.0, x.index)).collect();
+        assert_eq!(got.as_slice(), &expect(300));
     }
 }

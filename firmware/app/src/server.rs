@@ -135,7 +135,7 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             defmt::debug!("rank call {=u16}: now {=u32}, k {=u8}", id, now, k);
             self.link.send(id, &Response::RankOpen);
             match collect(&mut session, device, self.link, self.stack.as_ref()) {
-                CallEnd::Finish { id } => return finish(session, k, id, self.link),
+                CallEnd::Finish { id } => return finish(&mut session, k, id, self.link),
                 // A new RankBegin abandons this call (dropping its session) and opens another.
                 CallEnd::Restart { id: new_id, now: new_now, k: new_k } => (id, now, k) = (new_id, new_now, new_k),
             }
@@ -232,7 +232,7 @@ fn push_chunk(session: &mut RankSession<'_, MAX_CANDIDATES>, received: &mut usiz
 
 /// Builds the page (re-ranking the pools), counts the call and sends the answer.
 #[inline(never)]
-fn finish<IO: Read + Write>(session: RankSession<'_, MAX_CANDIDATES>, k: u8, id: u16, link: &mut Link<IO>) {
+fn finish<IO: Read + Write>(session: &mut RankSession<'_, MAX_CANDIDATES>, k: u8, id: u16, link: &mut Link<IO>) {
     let response = match session.finish::<MAX_K>(k as usize) {
         Ok(feed) => {
             link.stats.rank_calls = link.stats.rank_calls.wrapping_add(1);
