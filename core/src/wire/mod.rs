@@ -141,6 +141,55 @@ mod tests {
         let _ = BlobError::Truncated;
     }
 
+    /// Every way a model or profile blob can be bad gets its own error, checked in this order:
+    /// length, checksum, encoding, magic, version, values.
+    #[test]
+    fn bad_blobs_get_clear_errors() {
+        use crate::profile::{Platform, Profile, PROFILE_BLOB_MAX};
+        fn model_blob(m: &Model) -> heapless::Vec<u8, MODEL_BLOB_MAX> {
+            let mut buf = [0u8; MODEL_BLOB_MAX];
+            heapless::Vec::from_slice(encode_checked(m, &mut buf).unwrap()).unwrap()
+        }
+        let good = model_blob(&Model::default());
+        assert_eq!(Model::from_blob(&good), Ok(Model::default()));
+        assert_eq!(Model::from_blob(&good[..3]), Err(BlobError::Truncated));
+        // Cut short in transit: the checksum no longer matches.
+        assert_eq!(Model::from_blob(&good[..good.len() - 9]), Err(BlobError::BadChecksum));
+        let mut flipped = good.clone();
+        flipped[20] ^= 0x04;
+        assert_eq!(Model::from_blob(&flipped), Err(BlobError::BadChecksum));
+        let mut extra = good.clone();
+        let crc_at = extra.len() - 4;
+        extra.insert(crc_at, 0).unwrap();
+        let crc = CRC.checksum(&extra[..crc_at + 1]).to_le_bytes();
+        extra[crc_at + 1..].copy_from_slice(&crc);
+        assert_eq!(Model::from_blob(&extra), Err(BlobError::Malformed));
+        let magic = Model { magic: *b"ERPF", ..Model::default() };
+        assert_eq!(Model::from_blob(&model_blob(&magic)), Err(BlobError::BadMagic));
+        let version = Model { format_version: 2, ..Model::default() };
+        assert_eq!(Model::from_blob(&model_blob(&version)), Err(BlobError::UnsupportedVersion(2)));
+        let mut overflowing = Model::default();
+        overflowing.weights[4] = [crate::num::Weight(i16::MIN); crate::model::FEATURES];
+        assert_eq!(Model::from_blob(&model_blob(&overflowing)), Err(BlobError::OutOfRange));
+
+        let profile_blob = |c: &crate::profile::ProfileConfig| {
+            let mut buf = [0u8; PROFILE_BLOB_MAX];
+            heapless::Vec::<u8, PROFILE_BLOB_MAX>::from_slice(encode_checked(c, &mut buf).unwrap()).unwrap()
+        };
+        let x = Platform::X.config();
+        assert!(Profile::from_blob(&profile_blob(&x)).is_ok());
+        let mut flipped = profile_blob(&x);
+        flipped[7] ^= 0x80;
+        assert_eq!(Profile::from_blob(&flipped), Err(BlobError::BadChecksum));
+        let bad_magic = crate::profile::ProfileConfig { magic: *b"ERMD", ..x.clone() };
+        assert_eq!(Profile::from_blob(&profile_blob(&bad_magic)), Err(BlobError::BadMagic));
+        let bad_version = crate::profile::ProfileConfig { format_version: 7, ..x.clone() };
+        assert_eq!(Profile::from_blob(&profile_blob(&bad_version)), Err(BlobError::UnsupportedVersion(7)));
+        let mut nan = x;
+        nan.head_weights[0] = f32::NAN;
+        assert_eq!(Profile::from_blob(&profile_blob(&nan)), Err(BlobError::OutOfRange));
+    }
+
     #[test]
     fn reader_resynchronises_after_garbage_and_overflow() {
         let ping = encode(&Envelope::new(1, Request::Ping));
