@@ -10,10 +10,14 @@
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use edgerank_device::link::Link;
+use edgerank_device::persist::{RamFlash, Store};
 use edgerank_device::stack::StackProbe;
 use edgerank_device::{boot, Device, Server, MAX_CANDIDATES, MAX_K};
 use edgerank_firmware::board;
 use edgerank_firmware::uart::CmsdkUart;
+
+/// Bytes of the store region (memory.x: 8 pages of 4 KiB).
+const STORE_BYTES: u32 = 32 * 1024;
 
 /// Stack bytes painted for the high-water mark: far above what the firmware needs.
 const STACK_WINDOW: usize = 64 * 1024;
@@ -24,7 +28,7 @@ fn main() -> ! {
     let boots = boot::count_boot();
     defmt::info!("edgerank firmware booted on {=str} ({=str}), boot {=u32}", board::NAME, board::CPU, boots);
 
-    let (device, link) = init(boots);
+    let (device, link, store) = init(boots);
     defmt::info!(
         "serving on UART0: model {=u32}, profile {=str}, up to {=usize} candidates, k <= {=usize}",
         device.model.model_id,
@@ -32,18 +36,26 @@ fn main() -> ! {
         MAX_CANDIDATES,
         MAX_K
     );
-    Server::new(device, link, Some(stack)).run()
+    Server::new(device, link, Some(stack)).with_store(store).run()
 }
 
-/// Puts the device state and the link in static memory. Out of line, so that the
-/// temporaries of building them leave the stack before serving starts.
+/// Puts the device state, the link and the persistent store in static memory, and restores
+/// what the store kept from before a warm reset. Out of line, so that the temporaries of
+/// building them leave the stack before serving starts.
 #[inline(never)]
-fn init(boots: u32) -> (&'static mut Device, &'static mut Link<CmsdkUart>) {
+fn init(boots: u32) -> (&'static mut Device, &'static mut Link<CmsdkUart>, &'static mut Store<RamFlash>) {
     // SAFETY: the only use of UART0.
     let uart = unsafe { board::uart0() };
     let device = cortex_m::singleton!(: Device = Device::boot()).expect("first and only call");
     let link = cortex_m::singleton!(: Link<CmsdkUart> = Link::new(uart, boots)).expect("first and only call");
-    (device, link)
+    // SAFETY: the only use of the store's region.
+    let flash = unsafe { board::store_flash() };
+    let store = match Store::new(flash, 0..STORE_BYTES) {
+        Ok(store) => cortex_m::singleton!(: Store<RamFlash> = store).expect("first and only call"),
+        Err(e) => defmt::panic!("store region unusable: {}", e),
+    };
+    device.restore(store.restore());
+    (device, link, store)
 }
 
 #[exception]

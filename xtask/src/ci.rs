@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::util::{cargo, root, run, say, Result};
-use crate::{bench, firmware, qemu, setup, thumb};
+use crate::{bench, firmware, fuzz, nopanic, qemu, setup, soak, thumb};
 
 fn fmt() -> Result {
     run(cargo().current_dir(root()).args(["fmt", "--all", "--", "--check"]))
@@ -24,8 +24,11 @@ const STEPS: &[(&str, Step)] = &[
     ("fmt", fmt),
     ("clippy", clippy),
     ("test", test),
+    ("fuzz", fuzz::smoke),
+    ("power-cut", soak::power_cut),
     ("thumb-check", thumb::thumb_check),
     ("firmware", firmware::firmware),
+    ("no-panic", nopanic::no_panic),
     ("qemu-test", qemu::qemu_test),
     ("device-bench", || bench::device_bench(false)),
 ];

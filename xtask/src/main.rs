@@ -4,9 +4,12 @@
 mod bench;
 mod ci;
 mod firmware;
+mod fuzz;
+mod nopanic;
 mod perf;
 mod qemu;
 mod setup;
+mod soak;
 mod thumb;
 mod util;
 
@@ -50,7 +53,34 @@ enum Task {
         #[arg(long)]
         skip_runs: bool,
     },
-    /// Run every check: setup, fmt, clippy, test, thumb-check, firmware, qemu-test, device-bench.
+    /// Build the libFuzzer targets (fuzz/) and run each for a while, from its seed corpus.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Targets to run (default: all).
+        targets: Vec<String>,
+    },
+    /// Panic paths left in the protocol firmware: a build whose panic handler cannot link, and
+    /// a census of panic call sites per function and crate (target/no-panic.txt).
+    NoPanic,
+    /// Power cuts at every flash write and erase step of the firmware's persistent store (host).
+    PowerCut,
+    /// The long runs: a host soak of the core, then the protocol firmware in QEMU receiving
+    /// valid requests mixed with noise, every answer checked against the host core.
+    Soak {
+        /// Frames to send the firmware (0: host soak only).
+        #[arg(long, default_value_t = 100_000)]
+        frames: u64,
+        /// QEMU boards (mps2-an386, mps2-an385).
+        #[arg(long = "board", default_values_t = [String::from("mps2-an386")])]
+        boards: Vec<String>,
+        /// Rank calls of the host soak.
+        #[arg(long, default_value_t = 200_000)]
+        host_rounds: u64,
+    },
+    /// Run every check: setup, fmt, clippy, test, fuzz (30 s per target), power-cut, thumb-check,
+    /// firmware, no-panic, qemu-test, device-bench.
     Ci,
 }
 
@@ -63,6 +93,10 @@ fn main() -> ExitCode {
         Task::QemuTest => qemu::qemu_test(),
         Task::DeviceBench { update_budget } => bench::device_bench(update_budget),
         Task::PerfReport { skip_runs } => perf::perf_report(skip_runs),
+        Task::Fuzz { seconds, targets } => fuzz::fuzz(seconds, &targets),
+        Task::NoPanic => nopanic::no_panic(),
+        Task::PowerCut => soak::power_cut(),
+        Task::Soak { frames, boards, host_rounds } => soak::soak(frames, &boards, host_rounds),
         Task::Ci => ci::ci(),
     };
     match result {

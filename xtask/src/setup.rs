@@ -1,4 +1,5 @@
-//! `cargo xtask setup`: installs the thumb toolchain, QEMU and defmt-print on Debian 12.
+//! `cargo xtask setup`: installs the thumb toolchain, QEMU, defmt-print and cargo-fuzz on
+//! Debian 12.
 //! Safe to run repeatedly: each part is skipped when it is already present.
 
 use std::process::Command;
@@ -6,13 +7,15 @@ use std::process::Command;
 use crate::util::{self, capture, find_cargo_binary, run, say, Result};
 
 /// Debian's Rust 1.96 with its library source (for `-Z build-std=core`), the LLD linker,
-/// QEMU for the mps2 boards, and the ARM binutils (for `arm-none-eabi-size`).
+/// QEMU for the mps2 boards, the ARM binutils (for `arm-none-eabi-size` and `objdump`), and a
+/// C++ compiler (cargo-fuzz builds libFuzzer from source).
 pub const APT_PACKAGES: &[&str] =
-    &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "qemu-system-arm", "gcc-arm-none-eabi"];
+    &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "qemu-system-arm", "gcc-arm-none-eabi", "g++"];
 
 pub fn setup() -> Result {
     apt_packages()?;
-    defmt_print()
+    defmt_print()?;
+    cargo_fuzz()
 }
 
 fn apt_packages() -> Result {
@@ -53,4 +56,13 @@ fn defmt_print() -> Result {
     }
     say("installing defmt-print (cargo install, 1-3 minutes)");
     run(util::cargo().args(["install", "defmt-print", "--locked"]))
+}
+
+fn cargo_fuzz() -> Result {
+    if let Some(path) = find_cargo_binary("cargo-fuzz") {
+        say(format!("cargo-fuzz already installed: {}", path.display()));
+        return Ok(());
+    }
+    say("installing cargo-fuzz (cargo install, 1-3 minutes)");
+    run(util::cargo().args(["install", "cargo-fuzz", "--locked"]))
 }

@@ -126,7 +126,8 @@ pub fn user(seed: u32) -> UserState {
 }
 
 /// Instructions for one batch size, both ways.
-#[derive(Clone, Copy, Debug, Default, defmt::Format)]
+#[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Measurement {
     /// Candidates ranked.
     pub n: u32,

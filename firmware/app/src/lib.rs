@@ -13,6 +13,8 @@ pub mod bench;
 pub mod boot;
 pub mod counter;
 pub mod link;
+mod log;
+pub mod persist;
 pub mod server;
 pub mod stack;
 

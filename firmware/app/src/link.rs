@@ -47,18 +47,21 @@ impl<IO: Read + Write> Link<IO> {
     /// The next byte from the stream; blocks. Read errors (e.g. a UART overrun) are logged
     /// and skipped: a frame that lost bytes fails its checksum and is answered as bad.
     fn byte(&mut self) -> u8 {
-        while self.rx_pos == self.rx_len {
-            match self.io.read(&mut self.rx) {
-                Ok(n) => {
-                    self.rx_pos = 0;
-                    self.rx_len = n;
+        loop {
+            if self.rx_pos < self.rx_len {
+                if let Some(&b) = self.rx.get(self.rx_pos) {
+                    self.rx_pos += 1;
+                    return b;
                 }
-                Err(_) => defmt::warn!("serial read error"),
+            }
+            if let Ok(n) = self.io.read(&mut self.rx) {
+                self.rx_pos = 0;
+                // A driver that claims more than the buffer holds cannot push reads past it.
+                self.rx_len = n.min(RX_CHUNK);
+            } else {
+                crate::log::warn!("serial read error");
             }
         }
-        let b = self.rx[self.rx_pos];
-        self.rx_pos += 1;
-        b
     }
 
     /// Blocks until a frame decodes as a request, answering every bad frame on the way.
@@ -77,7 +80,7 @@ impl<IO: Read + Write> Link<IO> {
                 },
             };
             self.stats.frames_bad = self.stats.frames_bad.wrapping_add(1);
-            defmt::debug!("bad frame: {}", error);
+            crate::log::debug!("bad frame: {}", error);
             self.send(0, &Response::Error(WireError::Frame(error)));
         }
     }
@@ -87,11 +90,11 @@ impl<IO: Read + Write> Link<IO> {
         match encode_frame(&Envelope::new(request_id, response), &mut self.scratch, &mut self.out) {
             Ok(frame) => {
                 if self.io.write_all(frame).and_then(|()| self.io.flush()).is_err() {
-                    defmt::warn!("serial write error: response {=u16} lost", request_id);
+                    crate::log::warn!("serial write error: response {=u16} lost", request_id);
                 }
             }
             // The core's tests bound every response below MAX_FRAME.
-            Err(e) => defmt::error!("response {=u16} does not encode: {}", request_id, e),
+            Err(e) => crate::log::error!("response {=u16} does not encode: {}", request_id, e),
         }
     }
 }

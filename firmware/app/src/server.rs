@@ -19,6 +19,9 @@
 //!   and change nothing; `RankChunk` or `RankEnd` with no open call get the same answer.
 //! - `Feedback` applies its events in order; the first refused event stops the request with
 //!   `Error(Feedback(..))`, the earlier ones stay applied.
+//! - With a store ([`Server::with_store`]), a model or profile that was swapped in, and the
+//!   user state after feedback that applied at least one event or after `ResetState`, are
+//!   committed to flash before the answer is sent ([`crate::persist`]); a boot restores them.
 //! - Frame counters: `frames_ok` counts frames that decoded as a request (whatever the
 //!   answer), `frames_bad` frames that did not (see [`crate::link`]); both include the frame
 //!   being answered, so a `Stats` answer counts itself.
@@ -39,6 +42,7 @@ use edgerank_core::wire::{DeviceInfo, DeviceStats, RankedPage, Request, Response
 use embedded_io::{Read, Write};
 
 use crate::link::Link;
+use crate::persist::{Persist, Restored};
 use crate::stack::StackProbe;
 
 /// Most candidates per rank call.
@@ -64,9 +68,29 @@ impl Device {
     pub fn boot() -> Self {
         let profile = match Profile::compile(BOOT_PROFILE.config()) {
             Ok(p) => p,
-            Err(e) => defmt::panic!("built-in profile does not compile: {}", e),
+            // The core's tests compile every built-in profile: this cannot fail.
+            Err(e) => panic!("built-in profile does not compile: {e}"),
         };
         Self { model: Model::default(), profile, user: UserState::new() }
+    }
+
+    /// Takes over what storage kept from before the reset (see [`crate::persist`]).
+    pub fn restore(&mut self, restored: Restored) {
+        if let Some(user) = restored.user {
+            crate::log::info!("restored user state ({=u32} events)", user.events);
+            self.user = user;
+        }
+        if let Some(model) = restored.model {
+            crate::log::info!("restored model {=u32}", model.model_id);
+            self.model = model;
+        }
+        if let Some(profile) = restored.profile {
+            crate::log::info!("restored profile {=str}", profile.config().name.as_str());
+            self.profile = profile;
+        }
+        if restored.invalid > 0 {
+            crate::log::warn!("{=u8} stored values did not validate: defaults used", restored.invalid);
+        }
     }
 }
 
@@ -75,12 +99,20 @@ pub struct Server<'a, IO> {
     device: &'a mut Device,
     link: &'a mut Link<IO>,
     stack: Option<StackProbe>,
+    store: Option<&'a mut dyn Persist>,
 }
 
 impl<'a, IO: Read + Write> Server<'a, IO> {
     /// A server; with a `stack` probe, every `Stats` request also logs the stack peak.
     pub fn new(device: &'a mut Device, link: &'a mut Link<IO>, stack: Option<StackProbe>) -> Self {
-        Self { device, link, stack }
+        Self { device, link, stack, store: None }
+    }
+
+    /// Commits every change of the user state, model or profile to `store` before answering
+    /// the request that made it (so an answer means the change survives a reset).
+    pub fn with_store(mut self, store: &'a mut dyn Persist) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Answers requests forever.
@@ -105,12 +137,34 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             Request::RankBegin { .. } | Request::RankChunk(_) | Request::RankEnd => {
                 Response::Error(WireError::UnexpectedRequest)
             }
-            Request::LoadModel(blob) => load_model(&mut self.device.model, blob),
-            Request::LoadProfile(blob) => load_profile(&mut self.device.profile, blob),
-            Request::Feedback(events) => feedback(&mut self.device.user, &mut self.link.stats, events),
+            Request::LoadModel(blob) => {
+                let response = load_model(&mut self.device.model, blob);
+                if let (Response::ModelLoaded { .. }, Some(store)) = (&response, self.store.as_mut()) {
+                    store.model_loaded(blob);
+                }
+                response
+            }
+            Request::LoadProfile(blob) => {
+                let response = load_profile(&mut self.device.profile, blob);
+                if let (Response::ProfileLoaded { .. }, Some(store)) = (&response, self.store.as_mut()) {
+                    store.profile_loaded(blob);
+                }
+                response
+            }
+            Request::Feedback(events) => {
+                let before = self.device.user.events;
+                let response = feedback(&mut self.device.user, &mut self.link.stats, events);
+                if let (true, Some(store)) = (self.device.user.events != before, self.store.as_mut()) {
+                    store.user_changed(&self.device.user);
+                }
+                response
+            }
             Request::ResetState => {
                 self.device.user = UserState::new();
-                defmt::info!("user state reset");
+                crate::log::info!("user state reset");
+                if let Some(store) = self.store.as_mut() {
+                    store.user_changed(&self.device.user);
+                }
                 Response::StateReset
             }
             Request::Ping | Request::Info | Request::Stats => {
@@ -132,7 +186,7 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             let device: &Device = self.device;
             let ctx = RankContext { model: &device.model, profile: &device.profile, user: &device.user, now };
             let mut session = RankSession::<MAX_CANDIDATES>::new(ctx);
-            defmt::debug!("rank call {=u16}: now {=u32}, k {=u8}", id, now, k);
+            crate::log::debug!("rank call {=u16}: now {=u32}, k {=u8}", id, now, k);
             self.link.send(id, &Response::RankOpen);
             match collect(&mut session, device, self.link, self.stack.as_ref()) {
                 CallEnd::Finish { id } => return finish(&mut session, k, id, self.link),
@@ -169,7 +223,7 @@ fn collect<IO: Read + Write>(
             Request::RankChunk(chunk) => push_chunk(session, &mut received, chunk),
             Request::RankEnd => return CallEnd::Finish { id },
             Request::RankBegin { now, k } => {
-                defmt::debug!("rank call abandoned after {=usize} candidates", received);
+                crate::log::debug!("rank call abandoned after {=usize} candidates", received);
                 return CallEnd::Restart { id, now: *now, k: *k };
             }
             request @ (Request::Ping | Request::Info | Request::Stats) => {
@@ -183,33 +237,35 @@ fn collect<IO: Read + Write>(
     }
 }
 
-/// Validates a model blob and only then replaces the active model.
+/// Validates a model blob and only then replaces the active model: a refused blob leaves
+/// `active` untouched.
 #[inline(never)]
-fn load_model(active: &mut Model, blob: &[u8]) -> Response {
+pub fn load_model(active: &mut Model, blob: &[u8]) -> Response {
     match Model::from_blob(blob) {
         Ok(model) => {
-            defmt::info!("model {=u32} loaded", model.model_id);
+            crate::log::info!("model {=u32} loaded", model.model_id);
             *active = model;
             Response::ModelLoaded { model_id: active.model_id }
         }
         Err(e) => {
-            defmt::info!("model refused: {}", e);
+            crate::log::info!("model refused: {}", e);
             Response::Error(WireError::Blob(e))
         }
     }
 }
 
-/// Validates and compiles a profile blob and only then replaces the active profile.
+/// Validates and compiles a profile blob and only then replaces the active profile: a refused
+/// blob leaves `active` untouched.
 #[inline(never)]
-fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
+pub fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
     match Profile::from_blob(blob) {
         Ok(profile) => {
-            defmt::info!("profile {=str} loaded", profile.config().name.as_str());
+            crate::log::info!("profile {=str} loaded", profile.config().name.as_str());
             *active = profile;
             Response::ProfileLoaded { name: active.config().name.clone() }
         }
         Err(e) => {
-            defmt::info!("profile refused: {}", e);
+            crate::log::info!("profile refused: {}", e);
             Response::Error(WireError::Blob(e))
         }
     }
@@ -257,7 +313,7 @@ fn read_only(request: &Request, device: &Device, stats: &DeviceStats, stack: Opt
         }),
         Request::Stats => {
             if let Some(probe) = stack {
-                defmt::info!(
+                crate::log::info!(
                     "stack peak: {=u32} bytes (of {=u32} painted{=str})",
                     probe.peak(),
                     probe.capacity(),

@@ -15,4 +15,4 @@ pub use mps2_an386::*;
 
 mod mps2;
 
-pub use mps2::{exit, uart0, BAUD, INSTRUCTIONS_PER_SYSTICK, PCLK_HZ, UART0_BASE, UART0_RX_IRQ};
+pub use mps2::{exit, store_flash, uart0, BAUD, INSTRUCTIONS_PER_SYSTICK, PCLK_HZ, UART0_BASE, UART0_RX_IRQ};

@@ -50,3 +50,19 @@ pub fn exit(ok: bool) -> ! {
         cortex_m::asm::wfi();
     }
 }
+
+extern "C" {
+    /// The RAM region memory.x reserves for the persistent store (survives warm resets).
+    static mut _store_start: u8;
+    static mut _store_end: u8;
+}
+
+/// The persistent store's flash: the reserved RAM region as NOR flash (see memory.x).
+///
+/// # Safety
+/// Call once: the value owns the region.
+pub unsafe fn store_flash() -> edgerank_device::persist::RamFlash {
+    let start = core::ptr::addr_of_mut!(_store_start);
+    let len = core::ptr::addr_of_mut!(_store_end) as usize - start as usize;
+    edgerank_device::persist::RamFlash::new(start, len)
+}

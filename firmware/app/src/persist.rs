@@ -1,0 +1,349 @@
+//! What the device keeps across resets and power loss: the user state, and the model and
+//! profile blobs last loaded over the link.
+//!
+//! Storage is [`sequential_storage`]'s key-value map over any
+//! [`embedded_storage::nor_flash::NorFlash`]: items are appended with a CRC, the newest item of
+//! a key wins, pages are used in turn (wear levelling) and erased only when their live items
+//! have been moved on, and an item interrupted by a power cut is ignored at the next boot, so
+//! a read after any cut returns either the newest committed value or the one before it. On top
+//! of that, every value is one of the core's checksummed, versioned blobs, validated again when
+//! it is read back ([`UserState::from_blob`], [`Model::from_blob`], [`Profile::from_blob`]):
+//! anything that does not validate is dropped and the built-in default is used instead, so a
+//! boot always succeeds.
+//!
+//! sequential-storage is written for async flash drivers; [`Blocking`] adapts a blocking
+//! driver and [`block_on`] runs its futures, which complete without waiting.
+
+use core::future::Future;
+use core::ops::Range;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+
+use edgerank_core::model::{Model, MODEL_BLOB_MAX};
+use edgerank_core::profile::{Profile, PROFILE_BLOB_MAX};
+use edgerank_core::state::{UserState, STATE_BLOB_MAX};
+use embedded_storage::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
+use sequential_storage::cache::Cache;
+use sequential_storage::map::{MapConfig, MapStorage, SerializationError, Value};
+
+/// Map keys.
+const KEY_USER: u8 = 1;
+const KEY_MODEL: u8 = 2;
+const KEY_PROFILE: u8 = 3;
+
+/// The largest value, rounded up for the key byte and flash-word padding.
+pub const BUFFER: usize = max(STATE_BLOB_MAX, max(MODEL_BLOB_MAX, PROFILE_BLOB_MAX)) + 16;
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Why storage failed. The device keeps serving from RAM whatever happens here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StoreError {
+    /// The flash range does not suit the map (alignment, fewer than two pages).
+    BadRange,
+    /// The flash driver reported an error.
+    Flash,
+    /// The storage is full (every page holds live data).
+    Full,
+    /// The storage is corrupted beyond what sequential-storage repairs (it is erased at boot).
+    Corrupted,
+    /// Anything else sequential-storage reports (buffer sizes, item sizes).
+    Other,
+}
+
+impl<E> From<sequential_storage::Error<E>> for StoreError {
+    fn from(e: sequential_storage::Error<E>) -> Self {
+        match e {
+            sequential_storage::Error::Storage { .. } => StoreError::Flash,
+            sequential_storage::Error::FullStorage => StoreError::Full,
+            sequential_storage::Error::Corrupted { .. } => StoreError::Corrupted,
+            _ => StoreError::Other,
+        }
+    }
+}
+
+/// What a boot found in storage; `None` where nothing valid was stored.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// The user state.
+    pub user: Option<UserState>,
+    /// The model last loaded.
+    pub model: Option<Model>,
+    /// The profile last loaded.
+    pub profile: Option<Profile>,
+    /// Stored values that did not validate (dropped).
+    pub invalid: u8,
+    /// Whether the storage held nothing valid and was erased (e.g. the first boot).
+    pub erased: bool,
+}
+
+/// The device's persistent store over a flash driver `F`.
+pub struct Store<F: NorFlash> {
+    map: MapStorage<
+        u8,
+        Blocking<F>,
+        Cache<
+            sequential_storage::cache::Uncached,
+            sequential_storage::cache::Uncached,
+            sequential_storage::cache::Uncached,
+            u8,
+        >,
+    >,
+    buf: [u8; BUFFER],
+}
+
+impl<F: NorFlash> Store<F> {
+    /// A store over `range` of `flash` (page-aligned, at least two pages; each page must hold
+    /// the largest blob, [`STATE_BLOB_MAX`] bytes, plus sequential-storage's headers).
+    pub fn new(flash: F, range: Range<u32>) -> Result<Self, StoreError> {
+        let config = MapConfig::try_new(range).map_err(|_| StoreError::BadRange)?;
+        Ok(Self { map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()), buf: [0; BUFFER] })
+    }
+
+    /// Reads what is stored. Unreadable storage (never written, or damaged beyond repair) is
+    /// erased; a value that does not validate is dropped. Never fails: the device boots.
+    pub fn restore(&mut self) -> Restored {
+        let mut restored = Restored::default();
+        let mut attempt = || -> Result<(), StoreError> {
+            if let Some(bytes) = block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_USER))? {
+                match UserState::from_blob(bytes) {
+                    Ok(user) => restored.user = Some(user),
+                    Err(_) => restored.invalid += 1,
+                }
+            }
+            if let Some(bytes) = block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_MODEL))? {
+                match Model::from_blob(bytes) {
+                    Ok(model) => restored.model = Some(model),
+                    Err(_) => restored.invalid += 1,
+                }
+            }
+            if let Some(bytes) = block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_PROFILE))? {
+                match Profile::from_blob(bytes) {
+                    Ok(profile) => restored.profile = Some(profile),
+                    Err(_) => restored.invalid += 1,
+                }
+            }
+            Ok(())
+        };
+        let readable = attempt().is_ok();
+        let nothing = restored.user.is_none() && restored.model.is_none() && restored.profile.is_none();
+        // Unreadable, or holding nothing valid (never written: erased, zeroed or random bytes):
+        // start from an erased range, so that the next save finds its pages in order. Nothing
+        // valid is lost by this.
+        if !readable || nothing {
+            if !readable {
+                crate::log::warn!("storage unreadable: erasing it");
+            }
+            restored = Restored { erased: true, invalid: restored.invalid, ..Restored::default() };
+            if block_on(self.map.erase_all()).is_err() {
+                crate::log::error!("storage erase failed: running without persistence");
+            }
+        }
+        restored
+    }
+
+    /// Commits the user state.
+    pub fn save_user(&mut self, user: &UserState) -> Result<(), StoreError> {
+        self.save(KEY_USER, &Encoded(user))
+    }
+
+    /// Commits a model blob (already validated: it is what the device now runs).
+    pub fn save_model(&mut self, blob: &[u8]) -> Result<(), StoreError> {
+        self.save(KEY_MODEL, &blob)
+    }
+
+    /// Commits a profile blob (already validated).
+    pub fn save_profile(&mut self, blob: &[u8]) -> Result<(), StoreError> {
+        self.save(KEY_PROFILE, &blob)
+    }
+
+    fn save<'v, V: Value<'v>>(&mut self, key: u8, value: &V) -> Result<(), StoreError> {
+        Ok(block_on(self.map.store_item(&mut self.buf, &key, value))?)
+    }
+
+    /// The flash driver back (for tests).
+    pub fn into_flash(self) -> F {
+        self.map.destroy().0 .0
+    }
+}
+
+/// A user state written straight into sequential-storage's buffer as its blob (no second
+/// buffer). Only written, never read back through this type.
+struct Encoded<'a>(&'a UserState);
+
+impl<'a> Value<'a> for Encoded<'_> {
+    fn serialize_into(&self, buffer: &mut [u8]) -> Result<usize, SerializationError> {
+        self.0.to_blob(buffer).map(|b| b.len()).map_err(|_| SerializationError::BufferTooSmall)
+    }
+
+    fn deserialize_from(_: &'a [u8]) -> Result<(Self, usize), SerializationError> {
+        Err(SerializationError::InvalidFormat)
+    }
+}
+
+/// What the device's request loop calls after a change it should keep.
+pub trait Persist {
+    /// The user state changed (feedback applied, or reset).
+    fn user_changed(&mut self, user: &UserState);
+    /// A model blob was validated and is now active.
+    fn model_loaded(&mut self, blob: &[u8]);
+    /// A profile blob was validated and is now active.
+    fn profile_loaded(&mut self, blob: &[u8]);
+}
+
+impl<F: NorFlash> Persist for Store<F> {
+    fn user_changed(&mut self, user: &UserState) {
+        if let Err(e) = self.save_user(user) {
+            crate::log::warn!("user state not saved: {}", e);
+        }
+    }
+
+    fn model_loaded(&mut self, blob: &[u8]) {
+        if let Err(e) = self.save_model(blob) {
+            crate::log::warn!("model not saved: {}", e);
+        }
+    }
+
+    fn profile_loaded(&mut self, blob: &[u8]) {
+        if let Err(e) = self.save_profile(blob) {
+            crate::log::warn!("profile not saved: {}", e);
+        }
+    }
+}
+
+/// An async view of a blocking flash driver (every operation completes at once).
+pub struct Blocking<F>(pub F);
+
+impl<F: ErrorType> ErrorType for Blocking<F> {
+    type Error = F::Error;
+}
+
+impl<F: ReadNorFlash> embedded_storage_async::nor_flash::ReadNorFlash for Blocking<F> {
+    const READ_SIZE: usize = F::READ_SIZE;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.read(offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+impl<F: NorFlash> embedded_storage_async::nor_flash::NorFlash for Blocking<F> {
+    const WRITE_SIZE: usize = F::WRITE_SIZE;
+    const ERASE_SIZE: usize = F::ERASE_SIZE;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        self.0.erase(from, to)
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.0.write(offset, bytes)
+    }
+}
+
+/// Runs a future that never waits (every flash operation above completes when called).
+pub fn block_on<T>(future: impl Future<Output = T>) -> T {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+/// NOR flash emulated in a RAM region that survives warm resets (the QEMU boards reserve one
+/// in memory.x): erased bytes read 0xFF, and a write can only clear bits, as on real NOR.
+pub struct RamFlash {
+    base: *mut u8,
+    len: usize,
+}
+
+/// Erase page of [`RamFlash`] (as the nRF52840's).
+pub const RAM_FLASH_PAGE: usize = 4096;
+
+/// An error of [`RamFlash`]: out of bounds or misaligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RamFlashError(embedded_storage::nor_flash::NorFlashErrorKind);
+
+impl embedded_storage::nor_flash::NorFlashError for RamFlashError {
+    fn kind(&self) -> embedded_storage::nor_flash::NorFlashErrorKind {
+        self.0
+    }
+}
+
+impl RamFlash {
+    /// # Safety
+    /// `base..base + len` is RAM that nothing else uses for as long as the value lives.
+    pub unsafe fn new(base: *mut u8, len: usize) -> Self {
+        Self { base, len }
+    }
+
+    fn check(&self, offset: u32, len: usize, align: usize) -> Result<(), RamFlashError> {
+        use embedded_storage::nor_flash::{check_read, NorFlashErrorKind};
+        check_read(self, offset, len).map_err(|_| RamFlashError(NorFlashErrorKind::OutOfBounds))?;
+        if !(offset as usize).is_multiple_of(align) || !len.is_multiple_of(align) {
+            return Err(RamFlashError(NorFlashErrorKind::NotAligned));
+        }
+        Ok(())
+    }
+}
+
+impl ErrorType for RamFlash {
+    type Error = RamFlashError;
+}
+
+impl ReadNorFlash for RamFlash {
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        self.check(offset, bytes.len(), 1)?;
+        for (i, b) in bytes.iter_mut().enumerate() {
+            // SAFETY: in bounds (checked above); the region is ours (see `new`).
+            *b = unsafe { core::ptr::read_volatile(self.base.add(offset as usize + i)) };
+        }
+        Ok(())
+    }
+
+    fn capacity(&self) -> usize {
+        self.len
+    }
+}
+
+impl NorFlash for RamFlash {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = RAM_FLASH_PAGE;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        let len = (to as usize).saturating_sub(from as usize);
+        self.check(from, len, RAM_FLASH_PAGE)?;
+        for i in from as usize..to as usize {
+            // SAFETY: as in `read`.
+            unsafe { core::ptr::write_volatile(self.base.add(i), 0xFF) };
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.check(offset, bytes.len(), 4)?;
+        for (i, &b) in bytes.iter().enumerate() {
+            // SAFETY: as in `read`. NOR programming only clears bits.
+            unsafe {
+                let p = self.base.add(offset as usize + i);
+                core::ptr::write_volatile(p, core::ptr::read_volatile(p) & b);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl embedded_storage::nor_flash::MultiwriteNorFlash for RamFlash {}

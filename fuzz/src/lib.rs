@@ -1,0 +1,185 @@
+//! What the fuzz targets check, shared by the targets (`fuzz_targets/`) and the seed writer
+//! (`examples/seeds.rs`).
+//!
+//! Every target asserts invariants of the answer, not only that nothing panics:
+//! - `frame`: a frame that decodes is the canonical encoding of what it decodes to (encoding
+//!   it again gives the same payload), and the stream reader never hands over more than its
+//!   buffer holds;
+//! - `model_blob`, `profile_blob`: an accepted blob re-encodes to the same bytes, a model's
+//!   logits cannot overflow on any feature vector, and the device's loader keeps the previous
+//!   model or profile whenever it refuses one;
+//! - `rank`: see [`check_page`];
+//! - `feedback`: a refused event changes nothing, an accepted one counts once, and the state
+//!   stays internally consistent (it survives its own blob round trip) after every event.
+//!
+//! Structured inputs are read from the fuzzer's bytes with postcard ([`Input`]), so the seeds
+//! are plain postcard encodings of valid requests.
+
+use edgerank_core::input::Candidate;
+use edgerank_core::model::{Model, FEATURES, HEADS};
+use edgerank_core::num::Feature;
+use edgerank_core::pipeline::{explain, filter, rank, RankContext, RankSession, RankedFeed};
+use edgerank_core::profile::{Platform, Profile};
+use edgerank_core::state::{Feedback, UserState, AUTHOR_SLOTS, MUTE_SLOTS, STATE_BLOB_MAX};
+use serde::{Deserialize, Serialize};
+
+/// Rank capacity the targets use (the device's).
+pub const N: usize = 256;
+/// Page capacity (the device's).
+pub const K: usize = 32;
+/// Candidates a rank input may carry: past the capacity, to test its refusal.
+pub const MAX_INPUT_CANDIDATES: usize = N + 16;
+/// Feedback events in a rank input's user history.
+pub const HISTORY: usize = 48;
+
+/// The head of a `rank` input: the context. Candidates follow, one postcard `Candidate` after
+/// another, until the bytes run out or stop decoding.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RankHeader {
+    /// Index into [`Platform::ALL`] (modulo its length).
+    pub platform: u8,
+    /// Request time.
+    pub now: u32,
+    /// Items wanted (above [`K`] must be refused).
+    pub k: u8,
+    /// Feedback applied to a fresh user state first.
+    pub history: heapless::Vec<Feedback, HISTORY>,
+}
+
+/// Reads postcard values one after another from the fuzzer's bytes.
+pub struct Input<'a>(pub &'a [u8]);
+
+impl Input<'_> {
+    /// The next value, or `None` when the rest does not decode.
+    pub fn take<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
+        let (value, rest) = postcard::take_from_bytes(self.0).ok()?;
+        self.0 = rest;
+        Some(value)
+    }
+}
+
+/// A platform profile from a byte.
+pub fn platform_profile(index: u8) -> Profile {
+    let platform = Platform::ALL[index as usize % Platform::ALL.len()];
+    Profile::compile(platform.config()).expect("built-in profiles compile")
+}
+
+/// A user state built from a feedback history (refused events are skipped, as a device does).
+pub fn user_from(history: &[Feedback]) -> UserState {
+    let mut user = UserState::new();
+    for event in history {
+        let _ = user.apply(event);
+    }
+    user
+}
+
+/// Ranks `candidates` through a streaming session and in one batch and checks every invariant
+/// of the result:
+/// - more than [`N`] candidates or `k` above [`K`] is an error, nothing else is;
+/// - streaming and batch ranking give the same page;
+/// - counters add up: every candidate is either filtered or scored;
+/// - the page has at most `min(k, scored)` items, each a distinct candidate of the request
+///   (ids match its index) that passes the filters;
+/// - each item's score is its unplaced score times its positional factors, its unplaced score
+///   is the candidate's own score, and its explanation replays the score exactly.
+pub fn check_page(ctx: &RankContext<'_>, candidates: &[Candidate], k: usize) {
+    let batch = rank::<N, K>(ctx, candidates, k);
+    let mut session = RankSession::<N>::new(*ctx);
+    let mut pushed = Ok(());
+    for c in candidates {
+        pushed = pushed.and(session.push(c));
+    }
+    if candidates.len() > N {
+        assert!(batch.is_err(), "more than {N} candidates accepted");
+        assert!(pushed.is_err(), "the session took more than {N} candidates");
+        return;
+    }
+    assert!(pushed.is_ok(), "a candidate within capacity refused: {pushed:?}");
+    let streamed = session.finish::<K>(k);
+    if k > K {
+        assert!(batch.is_err() && streamed.is_err(), "k = {k} above {K} accepted");
+        return;
+    }
+    let page: RankedFeed<K> = batch.expect("within capacity");
+    assert_eq!(Ok(&page), streamed.as_ref(), "streaming and batch ranking differ");
+
+    let stats = &page.stats;
+    assert_eq!(stats.received as usize, candidates.len());
+    let filtered: u32 = stats.filtered.iter().sum();
+    assert_eq!(stats.scored + filtered, stats.received, "{stats:?}");
+    assert!(page.items.len() <= k.min(stats.scored as usize), "{} items for k = {k}, {stats:?}", page.items.len());
+
+    let mut seen = [false; N];
+    for item in &page.items {
+        let index = item.index as usize;
+        let c = candidates.get(index).unwrap_or_else(|| panic!("index {index} outside the request"));
+        assert!(!seen[index], "candidate {index} placed twice");
+        seen[index] = true;
+        assert_eq!((item.item_id, item.author_id), (c.item_id, c.author_id));
+        assert!(filter::admit(c, ctx.user, ctx.profile, ctx.now).is_ok(), "a filtered candidate was ranked: {c:?}");
+        assert_eq!(item.score, item.unplaced.scaled(item.author_factor.then(item.kind_factor)), "{item:?}");
+        assert_eq!(edgerank_core::pipeline::score_candidate(ctx, c), Some(item.unplaced), "{item:?}");
+        let why = explain(ctx, c, item).expect("a ranked candidate passes the filters");
+        assert_eq!(why.replay(ctx.profile), item.score, "explanation does not replay {item:?}");
+    }
+}
+
+/// The largest |logit| a feature vector can produce for each head, computed exactly in i64,
+/// must equal what the model computes in i32 (so the scorer's wrapping sum never wraps).
+pub fn check_model_bounds(model: &Model) {
+    let clamp = Feature::CLAMP;
+    for head in 0..HEADS {
+        for sign in [1i32, -1] {
+            // The vector that drives this head's logit furthest in direction `sign`.
+            let mut x = [Feature(0); FEATURES];
+            let mut exact = model.bias[head].0 as i64;
+            for (i, xi) in x.iter_mut().enumerate() {
+                let w = model.weights[head][i].0 as i32;
+                let v = if w * sign >= 0 { clamp } else { -clamp };
+                *xi = Feature(v as i16);
+                exact += v as i64 * w as i64;
+            }
+            assert!(exact.unsigned_abs() < i32::MAX as u64, "validated model can overflow: head {head}, {exact}");
+            assert_eq!(model.logit(head, &x).0 as i64, exact, "head {head}");
+            let _ = model.evaluate(&x);
+        }
+    }
+    for duration_ms in [0, 1, 999, 15_000, 60_000, 600_000, u32::MAX] {
+        for q in [0u16, 1, 4095, 4096, 16384, 32767, 32768, u16::MAX] {
+            let q = edgerank_core::num::Prob::from_raw(q);
+            let _ = model.quantile_watch_time(duration_ms, q);
+        }
+    }
+}
+
+/// The user state is consistent: within its capacities, and its own blob reads back equal
+/// (`UserState::from_blob` checks ranges and table consistency).
+pub fn check_user(user: &UserState) {
+    assert!(user.known_authors() <= AUTHOR_SLOTS);
+    assert!(user.mutes().records().len() <= MUTE_SLOTS);
+    let mut buf = [0u8; STATE_BLOB_MAX];
+    let blob = user.to_blob(&mut buf).expect("a state fits STATE_BLOB_MAX");
+    assert_eq!(UserState::from_blob(blob).as_ref(), Ok(user), "state does not survive its blob");
+}
+
+/// A small fixed batch, to rank with fuzzed models, profiles and states.
+pub fn sample_batch(now: u32) -> heapless::Vec<Candidate, 24> {
+    let mut batch = heapless::Vec::new();
+    for i in 0..24u32 {
+        let mut c = Candidate {
+            item_id: 1000 + i,
+            author_id: 10 + i % 5,
+            created_at: now.saturating_sub(600 * i),
+            duration_ms: 5_000 * i,
+            topic: (i * 7 % 64) as u8,
+            ..Candidate::default()
+        };
+        c.flags = edgerank_core::input::CandidateFlags::new(i % 3 == 0, i % 7 == 0, i % 11 == 0);
+        c.global.impressions = 100 * i;
+        c.global.likes = 7 * i;
+        c.global.shares = i;
+        c.author.followers = 50 * i * i;
+        let _ = batch.push(c);
+    }
+    batch
+}
