@@ -30,6 +30,7 @@ const STEPS: &[(&str, Step)] = &[
     ("firmware", firmware::firmware),
     ("no-panic", nopanic::no_panic),
     ("qemu-test", qemu::qemu_test),
+    ("qemu-persist", soak::qemu_persist),
     ("device-bench", || bench::device_bench(false)),
 ];
 

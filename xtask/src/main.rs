@@ -66,6 +66,8 @@ enum Task {
     NoPanic,
     /// Power cuts at every flash write and erase step of the firmware's persistent store (host).
     PowerCut,
+    /// The firmware in QEMU keeps user state, model and profile across warm resets.
+    QemuPersist,
     /// The long runs: a host soak of the core, then the protocol firmware in QEMU receiving
     /// valid requests mixed with noise, every answer checked against the host core.
     Soak {
@@ -80,7 +82,7 @@ enum Task {
         host_rounds: u64,
     },
     /// Run every check: setup, fmt, clippy, test, fuzz (30 s per target), power-cut, thumb-check,
-    /// firmware, no-panic, qemu-test, device-bench.
+    /// firmware, no-panic, qemu-test, qemu-persist, device-bench.
     Ci,
 }
 
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
         Task::Fuzz { seconds, targets } => fuzz::fuzz(seconds, &targets),
         Task::NoPanic => nopanic::no_panic(),
         Task::PowerCut => soak::power_cut(),
+        Task::QemuPersist => soak::qemu_persist(),
         Task::Soak { frames, boards, host_rounds } => soak::soak(frames, &boards, host_rounds),
         Task::Ci => ci::ci(),
     };

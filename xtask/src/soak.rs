@@ -3,6 +3,8 @@
 //! - `cargo xtask power-cut` (a `ci` step, about a minute): the firmware's persistent store
 //!   under a power cut at every flash write and erase step of 60 saves
 //!   (`firmware/app/tests/power_cut.rs`, on the host).
+//! - `cargo xtask qemu-persist` (a `ci` step, seconds): the firmware in QEMU keeps its user
+//!   state, model and profile across monitor `system_reset`s (`tests/tests/qemu_persist.rs`).
 //! - `cargo xtask soak [--frames N] [--board B] [--host-rounds N]`: the host soak of the core
 //!   (`fuzz/examples/soak.rs`: random rank calls, feedback, blob loads and corrupted frames,
 //!   every answer checked), then the protocol firmware in QEMU receiving N frames (default
@@ -26,6 +28,19 @@ pub fn power_cut() -> Result {
         "power_cut",
         "--",
         "--nocapture",
+    ]))
+}
+
+/// The QEMU persistence test (`tests/tests/qemu_persist.rs`): user state, model and profile
+/// survive warm resets on both boards. Needs the firmware built (`cargo xtask firmware`).
+pub fn qemu_persist() -> Result {
+    firmware::build()?;
+    say("persistence across warm resets in QEMU");
+    run(cargo().current_dir(root()).args(["test", "-p", "edgerank-tests", "--test", "qemu_persist", "--"]).args([
+        "--ignored",
+        "--nocapture",
+        "--test-threads",
+        "1",
     ]))
 }
 
