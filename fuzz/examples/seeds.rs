@@ -113,6 +113,14 @@ fn main() {
             now,
             k: [32, 10, 1, 20, 33, 5][i],
             history: heapless::Vec::from_slice(&events[..events.len().min(4 + 2 * i)]).unwrap(),
+            // Every other seed with its platform's profile as a custom one, integrity rules
+            // tightened so they fire.
+            custom: (i % 2 == 1).then(|| {
+                let mut c = p.config();
+                c.integrity.pod_threshold = 0.5;
+                c.integrity.bot_threshold = 0.5;
+                c
+            }),
         };
         let mut bytes = postcard::to_allocvec(&header).unwrap();
         for c in batch.iter().take(4 + 4 * i) {

@@ -1,13 +1,14 @@
 //! A rank call with arbitrary candidates, an arbitrary user history, any profile, time and k.
 //!
-//! The input is a postcard `RankHeader` (platform, now, k, feedback history) followed by
+//! The input is a postcard `RankHeader` (platform, now, k, feedback history, an optional custom
+//! profile) followed by
 //! postcard `Candidate`s. Invariants: see `edgerank_fuzz::check_page`.
 #![no_main]
 
 use edgerank_core::input::Candidate;
 use edgerank_core::model::Model;
 use edgerank_core::pipeline::RankContext;
-use edgerank_fuzz::{check_page, check_user, platform_profile, user_from, Input, RankHeader, MAX_INPUT_CANDIDATES};
+use edgerank_fuzz::{check_page, check_user, header_profile, user_from, Input, RankHeader, MAX_INPUT_CANDIDATES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let model = Model::default();
-    let profile = platform_profile(header.platform);
+    let profile = header_profile(&header);
     let user = user_from(&header.history);
     check_user(&user);
     let ctx = RankContext { model: &model, profile: &profile, user: &user, now: header.now };

@@ -8,7 +8,7 @@
 //! - `model_blob`, `profile_blob`: an accepted blob re-encodes to the same bytes, a model's
 //!   logits cannot overflow on any feature vector, and the device's loader keeps the previous
 //!   model or profile whenever it refuses one;
-//! - `rank`: see [`check_page`];
+//! - `rank`: see [`check_page`] (platform or fuzzed custom profiles);
 //! - `feedback`: a refused event changes nothing, an accepted one counts once, and the state
 //!   stays internally consistent (it survives its own blob round trip) after every event.
 //!
@@ -19,7 +19,7 @@ use edgerank_core::input::Candidate;
 use edgerank_core::model::{Model, FEATURES, HEADS};
 use edgerank_core::num::Feature;
 use edgerank_core::pipeline::{explain, filter, rank, RankContext, RankSession, RankedFeed};
-use edgerank_core::profile::{Platform, Profile};
+use edgerank_core::profile::{Platform, Profile, ProfileConfig};
 use edgerank_core::state::{Feedback, UserState, AUTHOR_SLOTS, MUTE_SLOTS, STATE_BLOB_MAX};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,9 @@ pub struct RankHeader {
     pub k: u8,
     /// Feedback applied to a fresh user state first.
     pub history: heapless::Vec<Feedback, HISTORY>,
+    /// A custom profile instead of the platform's (used if it compiles): odd thresholds,
+    /// slots and floors reach rules the built-in profiles never do.
+    pub custom: Option<ProfileConfig>,
 }
 
 /// Reads postcard values one after another from the fuzzer's bytes.
@@ -62,6 +65,11 @@ impl Input<'_> {
 pub fn platform_profile(index: u8) -> Profile {
     let platform = Platform::ALL[index as usize % Platform::ALL.len()];
     Profile::compile(platform.config()).expect("built-in profiles compile")
+}
+
+/// The profile of a rank input: its custom profile if that compiles, else a platform's.
+pub fn header_profile(header: &RankHeader) -> Profile {
+    header.custom.clone().and_then(|c| Profile::compile(c).ok()).unwrap_or_else(|| platform_profile(header.platform))
 }
 
 /// A user state built from a feedback history (refused events are skipped, as a device does).
@@ -179,6 +187,13 @@ pub fn sample_batch(now: u32) -> heapless::Vec<Candidate, 24> {
         c.global.likes = 7 * i;
         c.global.shares = i;
         c.author.followers = 50 * i * i;
+        c.author.followings = 400 * (i % 4);
+        c.author.account_age_days = i * 30;
+        // Some candidates trip the integrity rules (pods, bot-like regularity, bought reach).
+        c.global.engagements_first_10m = 30 * (i % 6);
+        c.global.engagements_first_2h = 40 * (i % 6) + 1;
+        c.global.early_engager_overlap = edgerank_core::num::Prob::from_raw((i * 1500).min(32768) as u16);
+        c.author.posting_regularity = edgerank_core::num::Prob::from_raw((i * 1400).min(32768) as u16);
         let _ = batch.push(c);
     }
     batch
