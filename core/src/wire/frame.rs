@@ -24,7 +24,7 @@ pub fn encode_frame<'o, T: Serialize>(
     let n = cobs::try_encode(payload, out).map_err(|_| FrameError::BufferTooSmall)?;
     let end = out.get_mut(n).ok_or(FrameError::BufferTooSmall)?;
     *end = 0;
-    Ok(&out[..=n])
+    out.get(..=n).ok_or(FrameError::BufferTooSmall)
 }
 
 /// Decodes one frame's bytes (without the delimiter), in place.
@@ -89,13 +89,18 @@ impl<const N: usize> FrameReader<N> {
                 // Back-to-back delimiters: an empty frame carries nothing.
                 return Feed::Pending;
             }
-            return Feed::Frame(&mut self.buf[..len]);
+            // `len` never exceeds N; `get_mut` keeps a panic path out of the request loop.
+            return match self.buf.get_mut(..len) {
+                Some(frame) => Feed::Frame(frame),
+                None => Feed::Overflow,
+            };
         }
-        if self.len < N {
-            self.buf[self.len] = byte;
-            self.len += 1;
-        } else {
-            self.overflowed = true;
+        match self.buf.get_mut(self.len) {
+            Some(slot) => {
+                *slot = byte;
+                self.len += 1;
+            }
+            None => self.overflowed = true,
         }
         Feed::Pending
     }
