@@ -75,11 +75,16 @@ fn feedback_kind(rng: &mut ChaCha8Rng) -> FeedbackKind {
     }
 }
 
-/// Flips 1 to 3 random bits of `bytes`.
+/// Flips 1 to 3 distinct random bits of `bytes` (the same bit twice would undo the damage).
 fn corrupt(rng: &mut ChaCha8Rng, bytes: &mut [u8]) {
-    for _ in 0..rng.random_range(1..=3) {
-        let i = rng.random_range(0..bytes.len());
-        bytes[i] ^= 1 << rng.random_range(0..8);
+    let flips = rng.random_range(1..=3);
+    let mut flipped: Vec<(usize, u8)> = Vec::new();
+    while flipped.len() < flips {
+        let bit = (rng.random_range(0..bytes.len()), rng.random_range(0..8u8));
+        if !flipped.contains(&bit) {
+            bytes[bit.0] ^= 1 << bit.1;
+            flipped.push(bit);
+        }
     }
 }
 
