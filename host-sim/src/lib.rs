@@ -20,4 +20,5 @@ pub mod rng;
 pub mod server;
 pub mod session;
 pub mod sim;
+pub mod train;
 pub mod world;

@@ -27,6 +27,49 @@ struct Cli {
 enum Command {
     /// Run every ranking policy on the same simulated users and write a comparison.
     Compare(CompareArgs),
+    /// Fit the core's model heads to simulated logs, report held-out AUC / XAUC, export the blob.
+    Train(TrainArgs),
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Simulated users.
+    #[arg(long, default_value_t = 2_000)]
+    users: usize,
+    /// Seed of the world, the sessions and the train / held-out split.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Logged days.
+    #[arg(long, default_value_t = 3.0)]
+    days: f64,
+    /// Warm-up days before logging.
+    #[arg(long, default_value_t = 1.0)]
+    warmup_days: f64,
+    /// Items per ranked page.
+    #[arg(long, default_value_t = 20)]
+    page_size: usize,
+    /// Candidates the server sends per session.
+    #[arg(long, default_value_t = 240)]
+    batch: usize,
+    /// Share of users held out for evaluation.
+    #[arg(long, default_value_t = 0.2)]
+    holdout: f64,
+    /// L2 penalty on the weights, per unit of sample weight.
+    #[arg(long, default_value_t = 1e-4)]
+    l2: f64,
+    /// Output directory for model.blob and train.json (created if missing).
+    #[arg(long, default_value = "train-out")]
+    out: PathBuf,
+    /// Also write the model as the core's default: DIR/default.rs and DIR/default.blob
+    /// (DIR is core/src/model).
+    #[arg(long)]
+    write_default: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -143,10 +186,52 @@ fn compare(a: CompareArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn train(a: TrainArgs) -> Result<(), String> {
+    use edgerank_sim::train::{codegen, render, run_train, TrainConfig};
+    if let Some(t) = a.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(t).build_global().map_err(|e| e.to_string())?;
+    }
+    let cfg = TrainConfig {
+        users: a.users,
+        seed: a.seed,
+        days: a.days,
+        warmup_days: a.warmup_days,
+        page_size: a.page_size,
+        batch_size: a.batch,
+        holdout: a.holdout,
+        l2: a.l2,
+    };
+    let bar = Bar::new(a.quiet);
+    let trained = run_train(&cfg, &bar)?;
+    bar.bar.finish_and_clear();
+    std::fs::create_dir_all(&a.out).map_err(|e| format!("creating {}: {e}", a.out.display()))?;
+    let mut written = vec![a.out.join("model.blob"), a.out.join("train.json")];
+    std::fs::write(&written[0], codegen::blob(&trained.model)?).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&trained.report).map_err(|e| e.to_string())?;
+    std::fs::write(&written[1], json + "\n").map_err(|e| e.to_string())?;
+    if let Some(dir) = &a.write_default {
+        written.extend(codegen::write_default(dir, &trained.model, &trained.report)?);
+    }
+    let r = &trained.report;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "edgerank-sim train: {} users, seed {}: {} training views, {} held-out views ({} sessions); model id 0x{:08X}, {} MACs per candidate\n",
+        cfg.users, cfg.seed, r.train_rows, r.test_rows, r.test_sessions, r.model_id, r.macs_per_candidate
+    );
+    let _ = write!(out, "{}", render(r));
+    let _ = writeln!(out);
+    for p in &written {
+        let _ = writeln!(out, "wrote {}", p.display());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compare(a) => compare(a),
+        Command::Train(a) => train(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

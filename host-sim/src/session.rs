@@ -14,7 +14,8 @@
 //! at the end of the tick.
 
 use edgerank_core::input::Candidate;
-use edgerank_core::model::Model;
+use edgerank_core::model::{Model, FEATURES};
+use edgerank_core::num::Feature;
 use edgerank_core::num::WatchRatio;
 use edgerank_core::pipeline::explain::NoTrace;
 use edgerank_core::pipeline::filter::admit;
@@ -91,6 +92,27 @@ pub struct TaskOut {
     pub acc: MetricsAcc,
     /// Sessions run (measured or not).
     pub sessions: u64,
+    /// Training log of measured sessions, kept only when `Some` (the `train` command).
+    pub log: Option<Vec<LoggedView>>,
+}
+
+/// One consumed item as a training example: the model inputs exactly as the device built
+/// them when it ranked the page (`features::build` with that moment's user state), and what
+/// the user then did.
+#[derive(Clone, Copy, Debug)]
+pub struct LoggedView {
+    /// User index.
+    pub user: u32,
+    /// Session index of that user (user and session identify the session).
+    pub session: u32,
+    /// Model inputs.
+    pub x: [Feature; FEATURES],
+    /// Content duration, ms (the debiased head's bucket).
+    pub duration_ms: u32,
+    /// Seconds watched or read.
+    pub played_s: f64,
+    /// What happened.
+    pub outcome: Outcome,
 }
 
 fn feedback_kinds(o: &Outcome) -> impl Iterator<Item = FeedbackKind> {
@@ -247,15 +269,15 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             acc.distinct_authors += authors.len() as u64;
         }
         first_page = false;
-        // The model's watch-time prediction, from the state the page was ranked with.
-        let predicted: Vec<f64> = page
+        // The model's inputs and watch-time prediction, from the state the page was ranked with.
+        let inputs: Vec<[Feature; FEATURES]> = page
             .iter()
             .map(|&(i, _)| {
                 let c = &cands[i];
-                let x = features::build(c, &u.state, now.saturating_sub(c.created_at));
-                env.model.evaluate(&x).watch_time().to_f64()
+                features::build(c, &u.state, now.saturating_sub(c.created_at))
             })
             .collect();
+        let predicted: Vec<f64> = inputs.iter().map(|x| env.model.evaluate(x).watch_time().to_f64()).collect();
 
         for (p, &(i, _)) in page.iter().enumerate() {
             let t = start + elapsed as u32;
@@ -341,6 +363,16 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                     acc.pos_watch[position] += o.played_s;
                 }
                 watched.push((predicted[p], o.played_s));
+                if let Some(log) = out.log.as_mut() {
+                    log.push(LoggedView {
+                        user: plan.user,
+                        session: plan.index,
+                        x: inputs[p],
+                        duration_ms: c.duration_ms,
+                        played_s: o.played_s,
+                        outcome: o,
+                    });
+                }
             }
             position += 1;
             elapsed += o.played_s + SWIPE_S;

@@ -9,29 +9,37 @@ use crate::state::UserState;
 
 /// Names of the features, in order (for reports and the trainer).
 pub const FEATURE_NAMES: [&str; FEATURES] = [
-    "topic_interest",    // user's interest in the topic, [-1, 1]
-    "author_affinity",   // user's affinity to the author, [-1, 1]
-    "in_network",        // 1 if from a followed account
-    "like_rate",         // 16 * likes / (impressions + 32)
-    "comment_rate",      // 64 * comments / (impressions + 32)
-    "share_rate",        // 64 * shares / (impressions + 32)
-    "negative_rate",     // 256 * negative / (impressions + 32)
-    "mean_watch_ratio",  // as is
-    "completion_rate",   // as is
-    "skip_rate",         // as is
-    "rewatch_rate",      // as is
-    "log_duration",      // log2(1 + floor(duration_ms / 1024)) / 8
-    "early_velocity",    // log2(1 + engagements in the first 2 h) / 16
-    "author_engagement", // 32 * author engagement rate
-    "age_log",           // log2(1 + floor(age_s / 64)) / 16
-    "is_video",          // 1 for video and live kinds
+    "topic_interest",   // user's interest in the topic, [-1, 1]
+    "author_affinity",  // user's affinity to the author, [-1, 1]
+    "in_network",       // 1 if from a followed account
+    "like_rate",        // 16 * likes / (impressions + 32)
+    "comment_rate",     // 64 * comments / (impressions + 32)
+    "share_rate",       // 64 * shares / (impressions + 32)
+    "negative_rate",    // 256 * negative / (impressions + 32)
+    "mean_watch_ratio", // as is
+    "completion_rate",  // as is
+    "skip_rate",        // as is
+    "rewatch_rate",     // as is
+    "log_duration",     // log2(1 + floor(duration_ms / 1024)) / 8
+    "early_velocity",   // log2(1 + engagements in the first 2 h) / 16
+    "session_interest", // user's session-level interest in the topic, [-1, 1], faded to now
+    "age_log",          // log2(1 + floor(age_s / 64)) / 16
+    "is_video",         // 1 for video and live kinds
 ];
+
+// The author's engagement rate was input 13 until the session interest replaced it: trained on
+// the simulator's logs its weight was below 0.1 in every head (the item's own rates carry the
+// same information), while the session interest is what lets within-session feedback change
+// the next page. The integrity rules still read the author's rate.
 
 /// Smoothing: counts are divided by impressions plus this many, so a handful of early views
 /// cannot produce an extreme rate.
 pub const RATE_PRIOR_IMPRESSIONS: u32 = 32;
 
-/// Feature vector of one candidate.
+/// Feature vector of one candidate. `age_s` is the candidate's age at the request time (see
+/// `filter::admit`); the request time itself is recovered as `created_at + age_s` (exact for
+/// items posted before the request, at most the filter's 5-minute future tolerance late for
+/// the others), which is all the session interest's fading needs.
 #[inline]
 pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES] {
     let g = &c.global;
@@ -45,8 +53,7 @@ pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES]
     // Rounding right shift.
     let shr = |x: u32, k: u32| (x + (1 << (k - 1))) >> k;
     let q13 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);
-    let ae = (c.author.engagement_rate.raw() as u32) << 3; // Q15 * 32 -> Q13: << 5 >> 2
-                                                           // log2 in Q20 divided by 2^k, as Q13.
+    // log2 in Q20 divided by 2^k, as Q13.
     let log_feature = |x: u64, k: u32| q13(shr(log2_q20(x) as u32, 7 + k));
     [
         user.topic_interest(c.topic),
@@ -62,7 +69,7 @@ pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES]
         g.rewatch_rate.to_feature(),
         log_feature(1 + (c.duration_ms >> 10) as u64, 3),
         log_feature(g.engagements_first_2h as u64 + 1, 4),
-        q13(ae),
+        user.session_interest(c.topic, c.created_at.saturating_add(age_s)),
         log_feature(1 + (age_s >> 6) as u64, 4),
         if c.kind.is_video() { Feature::ONE } else { Feature(0) },
     ]
@@ -111,6 +118,24 @@ mod tests {
         assert!(close(x[12], 6.0 / 16.0));
         assert!(close(x[14], 8.0 / 16.0));
         assert_eq!(x[15], Feature::ONE);
+    }
+
+    #[test]
+    fn session_interest_is_read_at_the_request_time() {
+        use crate::state::{Feedback, FeedbackKind, SESSION_HALF_LIFE_S};
+        let mut user = UserState::new();
+        let watched = FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) };
+        user.apply(&Feedback { item_id: 9, author_id: 3, topic: 4, at: 10_000, kind: watched }).unwrap();
+        let c = Candidate { topic: 4, created_at: 9_000, ..Candidate::default() };
+        let stored = user.session_interest(4, 10_000);
+        assert!(stored.raw() > 0);
+        // Request at 10,060 s: the candidate is 1,060 s old.
+        assert_eq!(build(&c, &user, 1_060)[13], stored);
+        // Half an hour later: three half-lives.
+        let later = 1_060 + 3 * SESSION_HALF_LIFE_S;
+        assert_eq!(build(&c, &user, later)[13].raw(), stored.raw() >> 3);
+        // Another topic: neutral.
+        assert_eq!(build(&Candidate { topic: 5, ..c }, &user, 1_060)[13].raw(), 0);
     }
 
     #[test]

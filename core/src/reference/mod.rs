@@ -130,10 +130,19 @@ pub fn features<F: Real>(cand: &Candidate, user: &UserState, age_s: u32) -> [F; 
         prob(g.rewatch_rate),
         ((c::<F>(1.0) + F::from_u32(cand.duration_ms / 1024)).log2() / c(8.0)).min(c(4.0)),
         ((c::<F>(1.0) + F::from_u32(g.engagements_first_2h)).log2() / c(16.0)).min(c(4.0)),
-        (prob(cand.author.engagement_rate) * c(32.0)).min(c(4.0)),
+        session_interest(user, cand.topic, cand.created_at.saturating_add(age_s)),
         ((c::<F>(1.0) + F::from_u32(age_s / 64)).log2() / c(16.0)).min(c(4.0)),
         flag(cand.kind.is_video()),
     ]
+}
+
+/// The session interest at `now`: the stored value halved toward zero once per whole
+/// half-life since the latest event.
+fn session_interest<F: Real>(user: &UserState, topic: u8, now: u32) -> F {
+    let halvings = (now.saturating_sub(user.session_at()) / crate::state::SESSION_HALF_LIFE_S).min(15);
+    let raw = user.session_interest_stored(topic).raw() as f64;
+    let faded = raw / libm::pow(2.0, halvings as f64);
+    c(libm::trunc(faded) / crate::num::Feature::ONE_RAW as f64)
 }
 
 /// Every head's output: probabilities, and seconds for the watch-time head.

@@ -3,7 +3,15 @@
 //!
 //! `interest += (reward - interest) / 2^shift`, so values stay within [-1, 1] whatever the
 //! sequence of events, and recent behaviour outweighs old behaviour. The next rank call reads
-//! the updated values through the `topic_interest` and `author_affinity` features.
+//! the updated values through the `topic_interest`, `session_interest` and `author_affinity`
+//! features.
+//!
+//! Two speeds per topic: the long-term interest moves 1/8 of the way per event; the session
+//! interest moves 1/4 of the way and fades (halves toward zero) every
+//! [`SESSION_HALF_LIFE_S`] without events. The session interest is what the user wants right
+//! now (a session's "mood", real-time intent in on-device re-ranking): within a few items it
+//! separates the topics the user is watching through from those skipped, which the slow
+//! average cannot do within one session.
 
 use serde::{Deserialize, Serialize};
 
@@ -71,12 +79,25 @@ pub struct Feedback {
 pub struct Learning {
     /// Topic interest moves 1/2^shift of the way to the reward per event.
     pub topic_shift: u32,
+    /// Session interest moves 1/2^shift of the way to the reward per event.
+    pub session_shift: u32,
     /// Author affinity moves 1/2^shift of the way per event (faster: fewer events per author).
     pub author_shift: u32,
 }
 
-/// The constants in use: topics 1/8 per event, authors 1/4 per event.
-pub const LEARNING: Learning = Learning { topic_shift: 3, author_shift: 2 };
+/// The constants in use: topics 1/8 per event, session interest 1/4, authors 1/4.
+pub const LEARNING: Learning = Learning { topic_shift: 3, session_shift: 2, author_shift: 2 };
+
+/// The session interest halves (toward zero) per this many seconds without events.
+pub const SESSION_HALF_LIFE_S: u32 = 600;
+
+/// `v` halved `halvings` times, rounding toward zero (so it reaches exactly 0).
+#[inline]
+pub(crate) fn fade(v: Feature, halvings: u32) -> Feature {
+    let k = halvings.min(15);
+    let r = v.raw() as i32;
+    Feature((if r >= 0 { r >> k } else { -((-r) >> k) }) as i16)
+}
 
 /// Rewards, Q12 in [-1, 1]: (topic reward, author reward).
 fn rewards(kind: FeedbackKind) -> Option<(i32, i32)> {
@@ -130,6 +151,18 @@ impl UserState {
             if let Some(t) = self.topics.get_mut(fb.topic as usize) {
                 *t = ema(*t, topic_reward, LEARNING.topic_shift);
             }
+            // Fade the session interest to this event's time (as `session_interest` reads
+            // it), then move this topic's. An event older than the latest one fades nothing.
+            let halvings = fb.at.saturating_sub(self.session_at) / SESSION_HALF_LIFE_S;
+            if halvings > 0 {
+                for v in self.session.iter_mut() {
+                    *v = fade(*v, halvings);
+                }
+            }
+            self.session_at = self.session_at.max(fb.at);
+            if let Some(t) = self.session.get_mut(fb.topic as usize) {
+                *t = ema(*t, topic_reward, LEARNING.session_shift);
+            }
             let a = ema(self.authors.get(fb.author_id), author_reward, LEARNING.author_shift);
             self.authors.put(fb.author_id, a, self.events);
             self.seen.insert(fb.item_id);
@@ -159,6 +192,40 @@ mod tests {
         let after_watch = u.topic_interest(2);
         u.apply(&fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(0.05) })).unwrap();
         assert!(u.topic_interest(2) < after_watch);
+    }
+
+    #[test]
+    fn session_interest_moves_fast_and_fades_without_events() {
+        let mut u = UserState::new();
+        let watch = |at| Feedback { at, ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) }) };
+        u.apply(&watch(1000)).unwrap();
+        // Reward +1: the session interest moves 1/4 of the way, the long-term one 1/8.
+        assert_eq!(u.session_interest(2, 1000), Feature(Feature::ONE.raw() / 4));
+        assert_eq!(u.topic_interest(2), Feature(Feature::ONE.raw() / 8));
+        for i in 1..10 {
+            u.apply(&watch(1000 + 20 * i)).unwrap();
+        }
+        let now = 1180;
+        let v = u.session_interest(2, now).raw();
+        assert!(v as i32 > Feature::ONE.raw() as i32 * 9 / 10, "{v}");
+        // Halved per whole half-life since the latest event, toward zero; then gone.
+        assert_eq!(u.session_interest(2, now + SESSION_HALF_LIFE_S - 1).raw(), v);
+        assert_eq!(u.session_interest(2, now + SESSION_HALF_LIFE_S).raw(), v >> 1);
+        assert_eq!(u.session_interest(2, now + 3 * SESSION_HALF_LIFE_S).raw(), v >> 3);
+        assert_eq!(u.session_interest(2, now + 3 * 3600).raw(), 0);
+        // Other topics and unknown topics are neutral.
+        assert_eq!(u.session_interest(3, now).raw(), 0);
+        assert_eq!(u.session_interest(250, now).raw(), 0);
+        // A negative session interest fades toward zero too (not to -1 raw).
+        let mut n = UserState::new();
+        n.apply(&Feedback { at: 50, ..fb(FeedbackKind::Report) }).unwrap();
+        assert!(n.session_interest(2, 50).raw() < 0);
+        assert_eq!(n.session_interest(2, 50 + 20 * SESSION_HALF_LIFE_S).raw(), 0);
+        // The next event after a long pause starts from the faded value.
+        u.apply(&Feedback { at: now + 3 * 3600, ..fb(FeedbackKind::Skip) }).unwrap();
+        assert!(u.session_interest(2, now + 3 * 3600).raw() < 0);
+        // The long-term interest does not fade.
+        assert!(u.topic_interest(2).raw() > Feature::ONE.raw() / 2);
     }
 
     #[test]

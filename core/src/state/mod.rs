@@ -1,6 +1,7 @@
 //! What the device remembers about its user, in a fixed number of bytes.
 //!
-//! [`UserState`] holds topic interests, affinity to authors (a set-associative table with
+//! [`UserState`] holds topic interests (long-term, and a fast session-level interest that
+//! fades within minutes of the last event), affinity to authors (a set-associative table with
 //! least-recently-used replacement inside each set), "see fewer" / mute / block records with
 //! their dates, and recently seen items. It changes only through feedback
 //! ([`UserState::apply`]), and its size never depends on how much feedback arrives.
@@ -13,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::input::TOPICS;
 use crate::num::Feature;
 
-pub use learn::{Feedback, FeedbackKind, LEARNING};
+pub use learn::{Feedback, FeedbackKind, LEARNING, SESSION_HALF_LIFE_S};
 pub use tables::{AuthorTable, MuteKind, MuteList, MuteRecord, SeenSet, AUTHOR_SLOTS, MUTE_SLOTS, SEEN_SLOTS};
 
-/// Blob format version of a persisted user state.
-pub const STATE_FORMAT_VERSION: u16 = 1;
+/// Blob format version of a persisted user state (2: session interest added).
+pub const STATE_FORMAT_VERSION: u16 = 2;
 
 /// The user's on-device state.
 ///
@@ -36,6 +37,12 @@ pub struct UserState {
     /// Interest per topic, Q12 in [-1, 1].
     #[serde(with = "crate::util::serde_array")]
     pub(crate) topics: [Feature; TOPICS],
+    /// Session-level interest per topic, Q13 in [-1, 1], as of `session_at`: a fast moving
+    /// average of the same rewards (real-time intent, as on-device re-rankers use it).
+    #[serde(with = "crate::util::serde_array")]
+    pub(crate) session: [Feature; TOPICS],
+    /// Time of the latest event folded into `session`, seconds.
+    pub(crate) session_at: u32,
     pub(crate) authors: AuthorTable,
     pub(crate) mutes: MuteList,
     pub(crate) seen: SeenSet,
@@ -57,6 +64,8 @@ impl UserState {
         Self {
             format_version: STATE_FORMAT_VERSION,
             topics: [Feature(0); TOPICS],
+            session: [Feature(0); TOPICS],
+            session_at: 0,
             authors: AuthorTable::new(),
             mutes: MuteList::new(),
             seen: SeenSet::new(),
@@ -72,6 +81,29 @@ impl UserState {
             Some(v) => *v,
             None => Feature(0),
         }
+    }
+
+    /// Session-level interest in a topic at time `now`, in [-1, 1]: the stored value halved
+    /// (toward zero) once per whole [`SESSION_HALF_LIFE_S`] elapsed since the latest event, so
+    /// it is gone 14 half-lives (2 h 20 min) after the user stops. Unknown topics are neutral.
+    #[inline]
+    pub fn session_interest(&self, topic: u8, now: u32) -> Feature {
+        match self.session.get(topic as usize) {
+            Some(v) => learn::fade(*v, now.saturating_sub(self.session_at) / SESSION_HALF_LIFE_S),
+            None => Feature(0),
+        }
+    }
+
+    /// The stored session interest of a topic (as of [`Self::session_at`], before fading).
+    #[inline]
+    pub fn session_interest_stored(&self, topic: u8) -> Feature {
+        self.session.get(topic as usize).copied().unwrap_or(Feature(0))
+    }
+
+    /// Time of the latest event folded into the session interest, seconds.
+    #[inline]
+    pub fn session_at(&self) -> u32 {
+        self.session_at
     }
 
     /// Affinity to an author, Q12 in [-1, 1]; unknown (or evicted) authors are neutral.
@@ -114,7 +146,11 @@ impl UserState {
             return Err(crate::error::BlobError::UnsupportedVersion(state.format_version));
         }
         let in_range = |f: &Feature| f.raw().unsigned_abs() <= Feature::ONE.raw() as u16;
-        if !state.topics.iter().all(in_range) || !state.authors.is_consistent() || !state.mutes.is_consistent() {
+        if !state.topics.iter().all(in_range)
+            || !state.session.iter().all(in_range)
+            || !state.authors.is_consistent()
+            || !state.mutes.is_consistent()
+        {
             return Err(crate::error::BlobError::OutOfRange);
         }
         Ok(state)
@@ -123,4 +159,4 @@ impl UserState {
 
 /// Largest encoded user state, in bytes (upper bound).
 pub const STATE_BLOB_MAX: usize =
-    3 + TOPICS * 3 + AUTHOR_SLOTS * 13 + 8 + MUTE_SLOTS * 11 + 2 + SEEN_SLOTS * 5 + 64 + 10 + 4;
+    3 + TOPICS * 3 + TOPICS * 3 + 5 + AUTHOR_SLOTS * 13 + 8 + MUTE_SLOTS * 11 + 2 + SEEN_SLOTS * 5 + 64 + 10 + 4;

@@ -1,0 +1,83 @@
+//! Training logs: one policy's sessions over a simulated world, with every consumed item
+//! recorded as a [`LoggedView`] (the model inputs the device built, and the outcome).
+//!
+//! The loop is the comparison's (`sim::run_policy`) without its metrics: time advances in
+//! ticks, each tick's sessions run in parallel (one task per user) on the same server
+//! snapshot, and their views are merged back in user order, so the logs do not depend on the
+//! number of threads.
+
+use edgerank_core::model::Model;
+use rayon::prelude::*;
+
+use crate::policy::Policy;
+use crate::server::{RateBasis, Server};
+use crate::session::{run_session, LoggedView, SessionEnv, TaskOut, UserDyn};
+use crate::sim::Progress;
+use crate::world::World;
+
+/// How the logging sessions run.
+#[derive(Clone, Copy, Debug)]
+pub struct LogSettings {
+    /// Items per page.
+    pub page_size: usize,
+    /// Candidates per session.
+    pub batch_size: usize,
+    /// Tick length, seconds.
+    pub tick_s: u32,
+    /// Author engagement-rate basis.
+    pub author_rate: RateBasis,
+}
+
+/// Runs `policy` (ranking with `model`) over the whole world and returns the logged views of
+/// sessions that start after the warm-up, in (tick, user, session, position) order.
+pub fn collect(
+    world: &World,
+    policy: &Policy,
+    model: &Model,
+    s: &LogSettings,
+    progress: &dyn Progress,
+) -> Vec<LoggedView> {
+    let mut server = Server::new(world, s.author_rate);
+    let mut users: Vec<UserDyn> = world.users.iter().map(|u| UserDyn::new(&u.initial_follows)).collect();
+    let mut log = Vec::new();
+    let mut cursor = 0;
+    let mut t0 = world.start;
+    let ticks = (world.end - world.start).div_ceil(s.tick_s) as u64;
+    progress.phase("logging", ticks);
+    while t0 < world.end {
+        let t1 = t0 + s.tick_s;
+        server.advance(t0);
+        let lo = cursor;
+        while cursor < world.sessions.len() && world.sessions[cursor].start < t1 {
+            cursor += 1;
+        }
+        let plans = &world.sessions[lo..cursor];
+        let mut mine: Vec<Vec<usize>> = vec![Vec::new(); users.len()];
+        for (i, p) in plans.iter().enumerate() {
+            mine[p.user as usize].push(i);
+        }
+        let env =
+            SessionEnv { world, server: &server, model, policy, page_size: s.page_size, batch_size: s.batch_size };
+        let outs: Vec<TaskOut> = users
+            .par_iter_mut()
+            .zip(mine.par_iter())
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(u, m)| {
+                let mut out = TaskOut { log: Some(Vec::new()), ..TaskOut::default() };
+                for &i in m {
+                    run_session(&env, &plans[i], u, &mut out);
+                }
+                out
+            })
+            .collect();
+        for out in outs {
+            for d in &out.deltas {
+                server.apply(d);
+            }
+            log.extend(out.log.unwrap_or_default());
+        }
+        progress.inc(1);
+        t0 = t1;
+    }
+    log
+}
