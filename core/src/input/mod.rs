@@ -89,7 +89,11 @@ pub struct AuthorSignals {
     pub account_age_days: u32,
     /// Total impressions of the author's posts so far (cold-start detection).
     pub impressions: u32,
-    /// Engagements per impression over the author's recent posts.
+    /// The author's engagement rate as marketers quote it: engagements (likes, comments,
+    /// shares) per post divided by followers, over the author's recent posts. Per follower,
+    /// not per impression: an audience inflated with bought or dormant followers lowers it
+    /// whatever the posts' reach, which is what the bought-follower rule
+    /// ([`crate::pipeline::integrity`]) reads. Honest accounts typically sit at 0.5-5 %.
     pub engagement_rate: Prob,
     /// How clockwork-regular the author's posting times are: 1 - (coefficient of variation of
     /// the intervals between posts), clamped to [0, 1]. Near 1 for scheduled bots.

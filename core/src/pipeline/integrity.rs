@@ -5,20 +5,53 @@
 //! |---|---|---|
 //! | follow farming (X's tweepcred) | (1 + followings) / (1 + followers) above `farm_ratio` with more than `farm_min_followings` followings | factor `exp(-farm_slope * (ratio - farm_ratio))` |
 //! | very young account | account age below `young_days` | linear from `young_floor` at day 0 to 1 |
-//! | engagement pod | early-engager overlap x (first-10-min / first-2-h engagements) above `pod_threshold` | linear to `pod_floor` at 1 |
-//! | bought followers | at least `bought_min_followers` followers but engagements per follower per post below `bought_rate` | linear to `bought_floor` at rate 0 |
+//! | engagement pod | early-engager overlap x (first-10-min / first-2-h engagements); and, apart, with at least [`POD_MIN_EARLY_ENGAGEMENTS`], first-10-min engagements per follower (capped at 1); each above `pod_threshold` | `pod_floor^t` each, t from 0 at the threshold to 1 at signal 1 |
+//! | bought followers | at least `bought_min_followers` followers but [`engagement_rate`] (engagements per post per follower) below `bought_rate` | linear to `bought_floor` at rate 0 |
 //! | bot-like regularity | posting regularity above `bot_threshold` | linear to `bot_floor` at 1 |
+//!
+//! The pod rule's demotion is geometric (linear in log space, the shape of X's tweepcred
+//! follow-farming penalty, `exp(-slope * excess)`), not linear: a pod's likes, comments and
+//! reshares inflate the item's engagement rates, and the heads turn rates into probabilities
+//! through a logistic, so the score an inflated item gains grows multiplicatively with the
+//! share of its engagement the pod supplied. A linear ramp leaves a strong pod signal
+//! (overlap 0.85, burst 0.95) at about a third of the score, which comment-heavy weights
+//! (X's reply 5.0 and more, Threads' replies) more than make up; `floor^t` takes it to a
+//! fifth, and still leaves weak signals just past the threshold nearly untouched.
+//!
+//! The pod rule reads the behaviour two ways, and each reading that fires applies its own
+//! factor (two independent pieces of evidence, as when any two rules fire). The overlap
+//! reading needs the author's history: a closed group engaging every post at once. The
+//! audience reading needs none: in its first minutes a post reaches mostly its author's
+//! followers (recommendation waits for early engagement, which is why reach is decided in
+//! the first hours), so a crowd of engagements within 10 minutes from more accounts than a
+//! small share of the followers could supply came on cue from outside the audience: a pod,
+//! a coordinated group or a bot network. It fires from the author's first post on, and
+//! `POD_MIN_EARLY_ENGAGEMENTS` keeps a few friends' likes on a tiny account out of it.
+//!
+//! [`engagement_rate`]: crate::input::AuthorSignals::engagement_rate
 
 use super::explain::{FactorChain, FactorKind, Trace};
 use crate::input::Candidate;
 use crate::num::Factor;
 use crate::profile::Profile;
 
+/// First-10-minute engagements below which the audience reading of the pod signal stays 0
+/// (ours: a tiny account's few friends can like a post within minutes).
+pub const POD_MIN_EARLY_ENGAGEMENTS: u32 = 10;
+
 /// `1 - (1 - floor) * t` for a Q14 `floor` and `t` in Q15 [0, 1], as a factor.
 #[inline]
 pub(crate) fn ramp(floor_q14: u32, t_q15: u32) -> Factor {
     let drop = ((16384 - floor_q14.min(16384)) * t_q15.min(32768)) >> 15;
     Factor::from_q14(16384 - drop)
+}
+
+/// `floor^t` for a Q14 `floor` and `t` in Q15 [0, 1], as a factor: t times log2(floor), so
+/// the demotion is linear in log space (a floor of 0 counts as the smallest Q14 step).
+#[inline]
+pub(crate) fn geometric(floor_q14: u32, t_q15: u32) -> Factor {
+    let log_floor = Factor::from_q14(floor_q14.clamp(1, 16384)).0 as i64;
+    Factor(((log_floor * t_q15.min(32768) as i64) >> 15) as i32)
 }
 
 /// Share of the way from `threshold` to 1 (both Q15), in Q15.
@@ -54,12 +87,20 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
         apply(FactorKind::YoungAccount, ramp(ig.young_floor, t as u32));
     }
     let overlap = g.early_engager_overlap.raw() as u32;
-    if overlap > 0 && g.engagements_first_10m > 0 {
+    if g.engagements_first_10m > 0 {
         let early = g.engagements_first_10m.min(g.engagements_first_2h.max(1)) as u64;
         let burst = ((early << 15) / g.engagements_first_2h.max(1) as u64) as u32;
-        let pod = (overlap * burst) >> 15;
-        if pod > ig.pod_threshold {
-            apply(FactorKind::EngagementPod, ramp(ig.pod_floor, past_threshold(pod, ig.pod_threshold)));
+        let closed_group = (overlap * burst) >> 15;
+        let audience = if g.engagements_first_10m >= POD_MIN_EARLY_ENGAGEMENTS {
+            (((g.engagements_first_10m as u64) << 15) / (a.followers as u64 + 1)).min(32768) as u32
+        } else {
+            0
+        };
+        // Two independent readings: each applies its own factor.
+        for signal in [closed_group, audience] {
+            if signal > ig.pod_threshold {
+                apply(FactorKind::EngagementPod, geometric(ig.pod_floor, past_threshold(signal, ig.pod_threshold)));
+            }
         }
     }
     let rate = (a.engagement_rate.raw() as u32) << 9; // Q15 -> Q24
@@ -149,6 +190,54 @@ mod tests {
         let mut bot = honest();
         bot.author.posting_regularity = Prob::ONE;
         assert!((factor(&p, &bot, &mut NoTrace).to_f64() - 0.15).abs() < 1e-4);
+    }
+
+    #[test]
+    fn pod_demotion_is_geometric_in_the_signal() {
+        // X: threshold 0.3, floor 0.1. Overlap 0.65 with every early engagement in the first
+        // 10 minutes is half way from the threshold to 1: 0.1^0.5, not the linear 0.55.
+        let mut pod = honest();
+        pod.global.engagements_first_10m = 60;
+        pod.global.early_engager_overlap = Prob::from_f64(0.65);
+        let got = factor(&x(), &pod, &mut NoTrace).to_f64();
+        assert!((got - 0.1f64.sqrt()).abs() < 1e-3, "{got}");
+    }
+
+    #[test]
+    fn an_early_crowd_larger_than_the_audience_is_a_pod_without_any_history() {
+        // No overlap (the author's first post), but 30 engagements in 10 minutes for 20
+        // followers: the audience reading alone reaches the floor.
+        let mut c = honest();
+        c.author.followers = 20;
+        c.global.early_engager_overlap = Prob::ZERO;
+        c.global.engagements_first_10m = 30;
+        c.global.engagements_first_2h = 200;
+        let got = factor(&x(), &c, &mut NoTrace).to_f64();
+        assert!((got - 0.1).abs() < 1e-4, "{got}");
+        // Half the followers: t = (0.5 - 0.3) / 0.7.
+        c.author.followers = 59;
+        let got = factor(&x(), &c, &mut NoTrace).to_f64();
+        let want = 0.1f64.powf(0.2 / 0.7);
+        assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+        // A few friends on a tiny account are not a crowd.
+        c.author.followers = 3;
+        c.global.engagements_first_10m = POD_MIN_EARLY_ENGAGEMENTS - 1;
+        assert_eq!(factor(&x(), &c, &mut NoTrace), Factor::ONE);
+        // A large audience absorbs the same crowd.
+        c.author.followers = 5_000;
+        c.global.engagements_first_10m = 30;
+        assert_eq!(factor(&x(), &c, &mut NoTrace), Factor::ONE);
+    }
+
+    #[test]
+    fn both_pod_readings_multiply() {
+        let mut c = honest();
+        c.author.followers = 20;
+        c.global.early_engager_overlap = Prob::ONE;
+        c.global.engagements_first_10m = 40;
+        c.global.engagements_first_2h = 40;
+        let got = factor(&x(), &c, &mut NoTrace).to_f64();
+        assert!((got - 0.01).abs() < 1e-4, "{got}");
     }
 
     #[test]

@@ -199,13 +199,22 @@ fn integrity<F: Real>(cfg: &ProfileConfig, cand: &Candidate) -> F {
         f = f + ramp(ig.young_floor, t).log2();
     }
     let overlap = c::<F>(g.early_engager_overlap.to_f64());
-    if g.early_engager_overlap.raw() > 0 && g.engagements_first_10m > 0 {
+    if g.engagements_first_10m > 0 {
         let two_h = F::from_u32(g.engagements_first_2h.max(1));
         let burst = F::from_u32(g.engagements_first_10m).min(two_h) / two_h;
-        let pod = overlap * burst;
+        // The audience reading: first-10-minute engagements per follower, capped at 1.
+        let audience = if g.engagements_first_10m >= crate::pipeline::integrity::POD_MIN_EARLY_ENGAGEMENTS {
+            (F::from_u32(g.engagements_first_10m) / (F::from_u32(a.followers) + c(1.0))).min(c(1.0))
+        } else {
+            c(0.0)
+        };
         let thr = F::from_f32(ig.pod_threshold);
-        if pod > thr {
-            f = f + ramp(ig.pod_floor, (pod - thr) / (c::<F>(1.0) - thr)).log2();
+        for pod in [overlap * burst, audience] {
+            if pod > thr {
+                // Geometric: floor^t.
+                let t = ((pod - thr) / (c::<F>(1.0) - thr)).max(c(0.0)).min(c(1.0));
+                f = f + F::from_f32(ig.pod_floor.max(1.0 / 16384.0)).log2() * t;
+            }
         }
     }
     let rate = c::<F>(a.engagement_rate.to_f64());
