@@ -13,7 +13,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod device;
 pub mod metrics;
+pub mod parity;
 pub mod policy;
 pub mod report;
 pub mod rng;
@@ -21,4 +23,5 @@ pub mod server;
 pub mod session;
 pub mod sim;
 pub mod train;
+pub mod workload;
 pub mod world;

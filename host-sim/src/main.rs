@@ -1,7 +1,7 @@
 //! `edgerank-sim`: the host simulator's command line.
 //!
 //! Subcommands live in [`Command`]; each has its own argument struct and a `run` function,
-//! so adding one (e.g. `train`, `parity`) is a new variant, a new struct and a new arm.
+//! so adding one (e.g. `train`) is a new variant, a new struct and a new arm.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -11,9 +11,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use edgerank_sim::report;
+use edgerank_core::model::Model;
+use edgerank_sim::device::check::DeviceKind;
 use edgerank_sim::server::RateBasis;
 use edgerank_sim::sim::{run_compare, CompareConfig, Progress};
+use edgerank_sim::{parity, report};
 
 /// Feed-world simulator for the edgerank ranking core.
 #[derive(Parser, Debug)]
@@ -27,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run every ranking policy on the same simulated users and write a comparison.
     Compare(CompareArgs),
+    /// Compare the fixed-point core with the f64 reference on random rank requests.
+    Parity(ParityArgs),
     /// Fit the core's model heads to simulated logs, report held-out AUC / XAUC, export the blob.
     Train(TrainArgs),
 }
@@ -96,7 +100,7 @@ struct CompareArgs {
     #[arg(long, default_value_t = 240)]
     batch: usize,
     /// Meaning of the author engagement rate sent to the device.
-    #[arg(long, value_enum, default_value_t = RateBasis::PerImpression)]
+    #[arg(long, value_enum, default_value_t = RateBasis::PerFollower)]
     author_rate: RateBasis,
     /// Only these policies (comma-separated; default all).
     #[arg(long, value_delimiter = ',')]
@@ -107,6 +111,30 @@ struct CompareArgs {
     /// Skip the SVG plots.
     #[arg(long)]
     no_plots: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Also rank every call of the core policies on this device (the protocol firmware in
+    /// QEMU, built by `cargo xtask firmware`) and fail on any page that differs from the
+    /// in-process core's. For a few users: one emulated device per user and policy.
+    #[arg(long, value_enum)]
+    device: Option<DeviceKind>,
+}
+
+#[derive(Args, Debug)]
+struct ParityArgs {
+    /// Random requests (up to 256 candidates each, all six profiles, random user histories).
+    #[arg(long, default_value_t = 10_000)]
+    requests: usize,
+    /// Seed of the requests (the default is the one the parity test uses).
+    #[arg(long, default_value_t = 0xED6E_2A4C)]
+    seed: u64,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -145,10 +173,42 @@ impl Progress for Bar {
     }
 }
 
-fn compare(a: CompareArgs) -> Result<(), String> {
-    if let Some(t) = a.threads {
+fn set_threads(threads: Option<usize>) -> Result<(), String> {
+    if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global().map_err(|e| e.to_string())?;
     }
+    Ok(())
+}
+
+fn parity(a: ParityArgs) -> Result<(), String> {
+    set_threads(a.threads)?;
+    if a.requests == 0 {
+        return Err("--requests must be at least 1".into());
+    }
+    let bar = Bar::new(a.quiet);
+    let report = parity::run_with_progress(&Model::default(), a.requests, a.seed, &bar);
+    bar.bar.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let _ = writeln!(out, "{}", report.to_json());
+    } else {
+        let _ = writeln!(
+            out,
+            "{} requests, seed {:#x}\nKendall tau: min {:.5}, mean {:.6}\nrequests with tau >= 0.995: {:.2} %\n\
+             identical top-10 sets: {:.2} %",
+            report.requests,
+            a.seed,
+            report.kendall_tau_min,
+            report.kendall_tau_mean,
+            100.0 * report.tau_at_least_0995_share,
+            100.0 * report.top10_identical_share
+        );
+    }
+    Ok(())
+}
+
+fn compare(a: CompareArgs) -> Result<(), String> {
+    set_threads(a.threads)?;
     let cfg = CompareConfig {
         users: a.users,
         seed: a.seed,
@@ -158,6 +218,7 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         batch_size: a.batch,
         author_rate: a.author_rate,
         policies: a.policies,
+        device: a.device,
         ..CompareConfig::default()
     };
     let bar = Bar::new(a.quiet);
@@ -182,6 +243,14 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         cfg.users, cfg.seed, cfg.warmup_days, cfg.days, summary.sessions, summary.elapsed_s, summary.sessions_per_second, summary.threads
     );
     let _ = write!(out, "{}", report::table::render(&summary));
+    if let Some(d) = &summary.device_check {
+        let _ = writeln!(
+            out,
+            "\ndevice check: {} rank calls on {} emulated devices, {} byte-identical to the in-process core \
+             ({} feedback events sent)",
+            d.rank_calls, d.devices, d.identical, d.feedback_events
+        );
+    }
     let _ = writeln!(out, "\nwrote {} files to {}", written.len(), a.out.display());
     Ok(())
 }
@@ -231,6 +300,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compare(a) => compare(a),
+        Command::Parity(a) => parity(a),
         Command::Train(a) => train(a),
     };
     match result {

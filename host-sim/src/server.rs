@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use std::collections::VecDeque;
 
+use crate::device::check::RankObserver;
 use crate::rng::{self, SimRng};
 use crate::world::{CreatorKind, World, DAY, EPOCH, HOUR, WORLD_TOPICS};
 
@@ -57,10 +58,12 @@ pub struct Delta {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum RateBasis {
-    /// Engagements per impression over the author's posts (the field's documented meaning).
-    PerImpression,
-    /// Engagements per follower per post (what the core's bought-follower rule describes).
+    /// Engagements per post per displayed follower over the author's posts: the field's
+    /// documented meaning, which the core's bought-follower rule reads.
     PerFollower,
+    /// Engagements per impression over the author's posts (for comparison: bought followers
+    /// do not lower it, so the bought-follower rule almost never fires).
+    PerImpression,
 }
 
 /// Counters of one item.
@@ -159,6 +162,7 @@ pub struct Server<'w> {
     pub pools: Pools,
     scripted_cursor: usize,
     dirty: Vec<u32>,
+    observer: Option<&'w dyn RankObserver>,
 }
 
 /// Batch composition: shares of the batch per source.
@@ -186,7 +190,21 @@ impl<'w> Server<'w> {
             pools: Pools::default(),
             scripted_cursor: 0,
             dirty: Vec::new(),
+            observer: None,
         }
+    }
+
+    /// The same server, also sending every rank call and feedback event of its users' devices
+    /// to `observer` (`compare --device`: the firmware ranks each call too).
+    pub fn with_observer(mut self, observer: &'w dyn RankObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Where sessions report each page ranked and each feedback event applied to a user's
+    /// state, when the run checks devices ([`crate::device::check`]).
+    pub fn observer(&self) -> Option<&'w dyn RankObserver> {
+        self.observer
     }
 
     /// Records one view.

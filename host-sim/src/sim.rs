@@ -12,6 +12,7 @@ use edgerank_core::model::Model;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::device::check::{DeviceCheck, DeviceConfig, DeviceKind, DeviceReport, DEVICE_MAX_CANDIDATES};
 use crate::metrics::{self, Denominators, PolicyMetrics, PolicyRun, REACH_HOURS};
 use crate::policy::{Policy, MAX_BATCH, MAX_PAGE};
 use crate::server::{RateBasis, Server};
@@ -41,6 +42,9 @@ pub struct CompareConfig {
     pub policies: Vec<String>,
     /// World parameters.
     pub world: WorldParams,
+    /// Also rank every call of the core policies on this device and require the same pages
+    /// (`--device qemu`; for a few users: one emulated device per user and policy).
+    pub device: Option<DeviceKind>,
 }
 
 impl Default for CompareConfig {
@@ -53,12 +57,16 @@ impl Default for CompareConfig {
             page_size: 20,
             batch_size: 240,
             tick_s: 600,
-            author_rate: RateBasis::PerImpression,
+            author_rate: RateBasis::PerFollower,
             policies: Vec::new(),
             world: WorldParams::default(),
+            device: None,
         }
     }
 }
+
+/// Most users a device-checked run may have (each user of each core policy is one QEMU).
+pub const DEVICE_MAX_USERS: usize = 50;
 
 /// Receives progress (the CLI draws bars; tests pass [`NoProgress`]).
 pub trait Progress: Sync {
@@ -93,6 +101,10 @@ pub struct Summary {
     pub world: WorldStats,
     /// One entry per policy, in run order.
     pub policies: Vec<PolicyMetrics>,
+    /// With `--device`: rank calls sent to the device and how many were byte-identical to
+    /// the in-process core (a run with any difference fails instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_check: Option<DeviceReport>,
 }
 
 impl Summary {
@@ -133,6 +145,14 @@ pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
     if !(60..=3_600).contains(&cfg.tick_s) {
         return Err("tick must be 60..=3600 s".into());
     }
+    if cfg.device.is_some() {
+        if cfg.users > DEVICE_MAX_USERS {
+            return Err(format!("--device runs one emulated device per user: at most {DEVICE_MAX_USERS} users"));
+        }
+        if cfg.batch_size > DEVICE_MAX_CANDIDATES {
+            return Err(format!("--device: the firmware takes at most {DEVICE_MAX_CANDIDATES} candidates (--batch)"));
+        }
+    }
     let known = Policy::names();
     for p in &cfg.policies {
         if !known.contains(p) {
@@ -148,9 +168,13 @@ pub fn run_policy(
     cfg: &CompareConfig,
     policy: &Policy,
     model: &Model,
+    device: Option<&DeviceCheck<'_>>,
     progress: &dyn Progress,
 ) -> (PolicyRun, u64) {
     let mut server = Server::new(world, cfg.author_rate);
+    if let Some(d) = device {
+        server = server.with_observer(d);
+    }
     let mut users: Vec<UserDyn> = world.users.iter().map(|u| UserDyn::new(&u.initial_follows)).collect();
     let mut run = PolicyRun::new(world.creators.len());
     let small: Vec<bool> = world
@@ -222,6 +246,10 @@ pub fn run_policy(
 /// Runs a full comparison.
 pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summary, String> {
     validate(cfg)?;
+    let device = cfg.device.map(DeviceConfig::for_kind);
+    if let Some(d) = &device {
+        d.validate()?;
+    }
     let started = Instant::now();
     progress.message("generating the world");
     let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, cfg.world.clone());
@@ -270,14 +298,27 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
     let at_once = rayon::current_num_threads().max(1);
     let mut total_sessions = 0;
     let mut results = Vec::new();
+    let mut device_report = device.as_ref().map(|_| DeviceReport::default());
     for chunk in policies.chunks(at_once) {
-        let runs: Vec<(PolicyRun, u64)> = chunk
+        type Run = ((PolicyRun, u64), Option<DeviceReport>);
+        let runs: Vec<Result<Run, String>> = chunk
             .par_iter()
             .map(|policy| {
                 progress.message(&policy.name);
-                run_policy(&world, cfg, policy, &model, progress)
+                let check = device.clone().map(|d| DeviceCheck::new(d, &model, policy, world.users.len()));
+                let out = run_policy(&world, cfg, policy, &model, check.as_ref(), progress);
+                Ok((out, check.map(DeviceCheck::finish).transpose()?))
             })
             .collect();
+        let mut outs = Vec::new();
+        for r in runs {
+            let (out, report) = r?;
+            if let (Some(total), Some(report)) = (device_report.as_mut(), report) {
+                total.add(&report);
+            }
+            outs.push(out);
+        }
+        let runs = outs;
         for (policy, (run, sessions)) in chunk.iter().zip(runs) {
             total_sessions += sessions;
             let refresh = match policy.refresh {
@@ -298,5 +339,6 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
         threads: rayon::current_num_threads(),
         world: world.stats(),
         policies: results,
+        device_check: device_report,
     })
 }

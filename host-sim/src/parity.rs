@@ -1,12 +1,15 @@
 //! Fixed point vs floating point: the same request ranked by the device pipeline and by the
 //! f64 reference, compared by Kendall's tau-b over the candidates' scores and by the set of
-//! the top 10 items.
+//! the top 10 items. `edgerank-sim parity` runs [`run`]; `tests/tests/parity.rs` asserts on it.
 
 use edgerank_core::model::Model;
 use edgerank_core::pipeline::{rank, RankContext};
 use edgerank_core::profile::Profile;
 use edgerank_core::reference::{self, RefScored};
+use rayon::prelude::*;
 use serde_json::json;
+
+use crate::sim::Progress;
 
 use crate::workload::Request;
 
@@ -115,27 +118,46 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
     }
 }
 
-/// Compares `requests` random requests from `seed`.
-pub fn run(model: &Model, requests: usize, seed: u64) -> ParityReport {
+/// The request number `index` of the stream seeded by `seed`: each request has its own
+/// ChaCha8 stream, so the set of requests does not depend on threads or order.
+pub fn request_at(seed: u64, index: usize) -> Request {
     use rand::SeedableRng;
-    let mut min = f64::INFINITY;
-    let mut sum = 0.0;
-    let mut same = 0usize;
-    let mut good = 0usize;
-    for r in 0..requests {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let req = crate::workload::request(&mut rng, 256);
-        let p = compare(model, &req);
-        min = min.min(p.kendall_tau);
-        sum += p.kendall_tau;
-        same += p.top10_identical as usize;
-        good += (p.kendall_tau >= 0.995) as usize;
-    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    crate::workload::request(&mut rng, MAX_CANDIDATES)
+}
+
+/// Most candidates in a random request.
+pub const MAX_CANDIDATES: usize = 256;
+
+/// Compares `requests` random requests from `seed` (in parallel; the result does not depend
+/// on the number of threads).
+pub fn run(model: &Model, requests: usize, seed: u64) -> ParityReport {
+    run_with_progress(model, requests, seed, &crate::sim::NoProgress)
+}
+
+/// As [`run`], reporting each request done to `progress`.
+pub fn run_with_progress(model: &Model, requests: usize, seed: u64, progress: &dyn Progress) -> ParityReport {
+    progress.phase("parity", requests as u64);
+    let results: Vec<RequestParity> = (0..requests)
+        .into_par_iter()
+        .map(|r| {
+            let p = compare(model, &request_at(seed, r));
+            progress.inc(1);
+            p
+        })
+        .collect();
+    summarize(&results)
+}
+
+/// Summarizes per-request results (in request order, so the mean is reproducible).
+pub fn summarize(results: &[RequestParity]) -> ParityReport {
+    let n = results.len().max(1) as f64;
+    let share = |f: &dyn Fn(&RequestParity) -> bool| results.iter().filter(|p| f(p)).count() as f64 / n;
     ParityReport {
-        requests,
-        kendall_tau_min: min,
-        kendall_tau_mean: sum / requests.max(1) as f64,
-        top10_identical_share: same as f64 / requests.max(1) as f64,
-        tau_at_least_0995_share: good as f64 / requests.max(1) as f64,
+        requests: results.len(),
+        kendall_tau_min: results.iter().map(|p| p.kendall_tau).fold(f64::INFINITY, f64::min),
+        kendall_tau_mean: results.iter().map(|p| p.kendall_tau).sum::<f64>() / n,
+        top10_identical_share: share(&|p| p.top10_identical),
+        tau_at_least_0995_share: share(&|p| p.kendall_tau >= 0.995),
     }
 }

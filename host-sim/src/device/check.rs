@@ -1,0 +1,353 @@
+//! `compare --device qemu`: every rank call of the simulation also goes through the firmware.
+//!
+//! Each (policy, user) pair that uses the core gets its own device: a QEMU board running the
+//! protocol firmware, loaded with the run's model and the policy's profile. The device sees
+//! what a phone would: every feedback event the simulation applies to the user's state (in
+//! the same order, flushed before each rank call) and every rank call (the same candidates,
+//! time and page size). Its answer must equal, byte for byte, the frame the in-process core's
+//! page encodes to, and the page must be the one the simulation used. Any difference, refused
+//! frame or link failure is an error that ends the check; [`DeviceCheck::finish`] reports it.
+//!
+//! The device's capacities bound the run: at most 256 candidates per batch and 32 per page.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use edgerank_core::input::Candidate;
+use edgerank_core::model::{Model, MODEL_BLOB_MAX};
+use edgerank_core::pipeline::{rank, Placement, RankContext};
+use edgerank_core::profile::{Profile, PROFILE_BLOB_MAX};
+use edgerank_core::state::{Feedback, UserState};
+use edgerank_core::wire::{
+    encode_checked, RankedPage, Request, Response, WireError, CANDIDATES_PER_CHUNK, FEEDBACK_PER_FRAME, PAGE_MAX,
+};
+use serde::Serialize;
+
+use super::{encode_request, encode_response, Board, QemuDevice, QemuOptions, MPS2_AN386, PROTOCOL_FIRMWARE};
+use crate::policy::{Policy, Ranker};
+
+/// Most candidates the firmware takes in one rank call.
+pub const DEVICE_MAX_CANDIDATES: usize = 256;
+/// Most items per page the firmware returns.
+pub const DEVICE_MAX_PAGE: usize = PAGE_MAX;
+
+/// Which device `compare --device` ranks through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// The protocol firmware on QEMU's mps2-an386 (Cortex-M4F).
+    Qemu,
+}
+
+/// Where the firmware is and how to run it.
+#[derive(Clone, Debug)]
+pub struct DeviceConfig {
+    /// The QEMU board.
+    pub board: Board,
+    /// The protocol firmware ELF.
+    pub elf: PathBuf,
+}
+
+impl DeviceConfig {
+    /// The protocol firmware for `kind` where `cargo xtask firmware` builds it.
+    pub fn for_kind(kind: DeviceKind) -> Self {
+        match kind {
+            DeviceKind::Qemu => DeviceConfig { board: MPS2_AN386, elf: MPS2_AN386.elf(PROTOCOL_FIRMWARE) },
+        }
+    }
+
+    /// Checks that the firmware is built (before a long run starts).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.elf.is_file() {
+            Ok(())
+        } else {
+            Err(format!(
+                "--device qemu needs the protocol firmware, but {} does not exist: build it with `cargo xtask \
+                 firmware` (or point EDGERANK_FIRMWARE_TARGET_DIR at its target directory)",
+                self.elf.display()
+            ))
+        }
+    }
+}
+
+/// Receives what a session does with the device's state: each feedback event applied to a
+/// user's [`UserState`], and each page ranked. The session calls it; [`DeviceCheck`] is the
+/// implementation behind `--device`.
+pub trait RankObserver: Sync {
+    /// `event` was applied (or refused) to `user`'s state, in application order.
+    fn feedback(&self, user: u32, event: &Feedback);
+    /// The policy ranked `page` (candidate index and placement, in display order) from
+    /// `batch` for `user`, whose state is `state`, at `now`, asking for `k` items.
+    #[allow(clippy::too_many_arguments)]
+    fn ranked(
+        &self,
+        user: u32,
+        state: &UserState,
+        now: u32,
+        batch: &[Candidate],
+        k: usize,
+        page: &[(usize, Placement)],
+    );
+}
+
+/// What a device check found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceReport {
+    /// Devices started (one per user of a core policy).
+    pub devices: u64,
+    /// Rank calls sent to the devices.
+    pub rank_calls: u64,
+    /// Rank calls whose page frame was byte-identical to the in-process core's.
+    pub identical: u64,
+    /// Feedback events sent.
+    pub feedback_events: u64,
+}
+
+impl DeviceReport {
+    /// Adds another report's counts.
+    pub fn add(&mut self, other: &DeviceReport) {
+        self.devices += other.devices;
+        self.rank_calls += other.rank_calls;
+        self.identical += other.identical;
+        self.feedback_events += other.feedback_events;
+    }
+}
+
+/// One user's device under one policy.
+struct UserDevice {
+    device: QemuDevice,
+    /// The state the device should hold (every event sent so far applied), to predict which
+    /// feedback frames it refuses and to check that the session reported every event.
+    shadow: UserState,
+    /// Events not yet sent.
+    pending: Vec<Feedback>,
+}
+
+/// The devices of one policy's run.
+pub struct DeviceCheck<'a> {
+    config: DeviceConfig,
+    model: &'a Model,
+    profile: Option<&'a Profile>,
+    policy_name: String,
+    users: Vec<Mutex<Option<UserDevice>>>,
+    report: Mutex<DeviceReport>,
+    error: Mutex<Option<String>>,
+}
+
+impl<'a> DeviceCheck<'a> {
+    /// A check of `policy` for `users` users (devices start on first use). Policies that do
+    /// not rank with the core (chronological, oracle) are not checked.
+    pub fn new(config: DeviceConfig, model: &'a Model, policy: &'a Policy, users: usize) -> Self {
+        let profile = if policy.ranker == Ranker::Core { policy.profile.as_ref() } else { None };
+        DeviceCheck {
+            config,
+            model,
+            profile,
+            policy_name: policy.name.clone(),
+            users: (0..users).map(|_| Mutex::new(None)).collect(),
+            report: Mutex::new(DeviceReport::default()),
+            error: Mutex::new(None),
+        }
+    }
+
+    /// Stops every device and returns the counts, or the first error.
+    pub fn finish(self) -> Result<DeviceReport, String> {
+        // Dropping each device ends its QEMU.
+        drop(self.users);
+        if let Some(e) = self.error.into_inner().expect("not poisoned") {
+            return Err(e);
+        }
+        let report = self.report.into_inner().expect("not poisoned");
+        if self.profile.is_some() && report.rank_calls == 0 {
+            return Err(format!(
+                "device check, policy {}: no rank call reached the device (the sessions did not report to the \
+                 server's observer)",
+                self.policy_name
+            ));
+        }
+        Ok(report)
+    }
+
+    fn failed(&self) -> bool {
+        self.error.lock().expect("not poisoned").is_some()
+    }
+
+    fn fail(&self, user: u32, e: String) {
+        let mut error = self.error.lock().expect("not poisoned");
+        if error.is_none() {
+            *error = Some(format!("device check, policy {}, user {user}: {e}", self.policy_name));
+        }
+    }
+
+    /// Runs `f` on `user`'s device, starting it first if needed.
+    fn with_device(&self, user: u32, f: impl FnOnce(&mut UserDevice) -> Result<(), String>) {
+        let Some(profile) = self.profile else { return };
+        if self.failed() {
+            return;
+        }
+        let Some(slot) = self.users.get(user as usize) else {
+            return self.fail(user, "user outside the checked range".into());
+        };
+        let mut slot = slot.lock().expect("not poisoned");
+        if slot.is_none() {
+            match self.start(profile) {
+                Ok(d) => {
+                    *slot = Some(d);
+                    self.report.lock().expect("not poisoned").devices += 1;
+                }
+                Err(e) => return self.fail(user, e),
+            }
+        }
+        if let Err(e) = f(slot.as_mut().expect("started")) {
+            self.fail(user, e);
+        }
+    }
+
+    /// Boots a device and loads the run's model and the policy's profile.
+    fn start(&self, profile: &Profile) -> Result<UserDevice, String> {
+        let options = QemuOptions { connect_timeout: Duration::from_secs(60), ..QemuOptions::default() };
+        let mut device = QemuDevice::start(&self.config.board, &self.config.elf, options).map_err(|e| e.to_string())?;
+        let mut buf = [0u8; MODEL_BLOB_MAX];
+        let blob = self.model.to_blob(&mut buf).map_err(|e| format!("model blob: {e:?}"))?;
+        let load = Request::LoadModel(heapless::Vec::from_slice(blob).map_err(|_| "model blob too long")?);
+        match device.call(&load).map_err(|e| e.to_string())? {
+            Response::ModelLoaded { model_id } if model_id == self.model.model_id => {}
+            other => return Err(format!("LoadModel answered {other:?}")),
+        }
+        let mut buf = [0u8; PROFILE_BLOB_MAX];
+        let blob = encode_checked(profile.config(), &mut buf).map_err(|e| format!("profile blob: {e:?}"))?;
+        let load = Request::LoadProfile(heapless::Vec::from_slice(blob).map_err(|_| "profile blob too long")?);
+        match device.call(&load).map_err(|e| e.to_string())? {
+            Response::ProfileLoaded { name } if name == profile.config().name => {}
+            other => return Err(format!("LoadProfile answered {other:?}")),
+        }
+        Ok(UserDevice { device, shadow: UserState::new(), pending: Vec::new() })
+    }
+
+    /// Sends the pending feedback: frames of up to [`FEEDBACK_PER_FRAME`] events, each ending
+    /// early at an event the state refuses (the device stops applying a frame there).
+    fn flush(&self, d: &mut UserDevice) -> Result<(), String> {
+        let events = std::mem::take(&mut d.pending);
+        let mut sent = 0u64;
+        let mut rest = &events[..];
+        while !rest.is_empty() {
+            let mut n = 0;
+            let mut expected = None;
+            while n < rest.len() && n < FEEDBACK_PER_FRAME {
+                let r = d.shadow.apply(&rest[n]);
+                n += 1;
+                if let Err(e) = r {
+                    expected = Some(Response::Error(WireError::Feedback(e)));
+                    break;
+                }
+            }
+            let expected =
+                expected.unwrap_or(Response::FeedbackApplied { applied: n as u8, total_events: d.shadow.events });
+            let frame = Request::Feedback(heapless::Vec::from_slice(&rest[..n]).expect("at most a frame's worth"));
+            let got = d.device.call(&frame).map_err(|e| e.to_string())?;
+            if got != expected {
+                return Err(format!("feedback answered {got:?}, expected {expected:?}"));
+            }
+            sent += n as u64;
+            rest = &rest[n..];
+        }
+        self.report.lock().expect("not poisoned").feedback_events += sent;
+        Ok(())
+    }
+}
+
+impl RankObserver for DeviceCheck<'_> {
+    fn feedback(&self, user: u32, event: &Feedback) {
+        self.with_device(user, |d| {
+            d.pending.push(*event);
+            Ok(())
+        });
+    }
+
+    fn ranked(
+        &self,
+        user: u32,
+        state: &UserState,
+        now: u32,
+        batch: &[Candidate],
+        k: usize,
+        page: &[(usize, Placement)],
+    ) {
+        let Some(profile) = self.profile else { return };
+        self.with_device(user, |d| {
+            self.flush(d)?;
+            if d.shadow != *state {
+                return Err("the device's state differs from the session's: a feedback event was not reported".into());
+            }
+            if batch.len() > DEVICE_MAX_CANDIDATES || k > DEVICE_MAX_PAGE {
+                return Err(format!("{} candidates, page {k}: beyond the device's capacity", batch.len()));
+            }
+            // The page the in-process core gives, as the frame the device must send.
+            let ctx = RankContext { model: self.model, profile, user: state, now };
+            let feed = rank::<DEVICE_MAX_CANDIDATES, DEVICE_MAX_PAGE>(&ctx, batch, k).map_err(|e| format!("{e:?}"))?;
+            let mine: Vec<(usize, Placement)> = feed.items.iter().map(|i| (i.index as usize, i.placement)).collect();
+            if mine != page {
+                return Err(format!("the session's page {page:?} is not the core's {mine:?}"));
+            }
+            let expected = Response::Ranked(RankedPage { items: feed.items, stats: feed.stats });
+
+            let mut requests = vec![Request::RankBegin { now, k: k as u8 }];
+            for chunk in batch.chunks(CANDIDATES_PER_CHUNK) {
+                requests.push(Request::RankChunk(heapless::Vec::from_slice(chunk).expect("a chunk")));
+            }
+            requests.push(Request::RankEnd);
+            // Send the whole call, then read every answer (the link buffers it).
+            let first = d.device.next_id();
+            let mut bytes = Vec::new();
+            let mut ids = vec![first];
+            bytes.extend(encode_request(first, &requests[0]));
+            for r in &requests[1..] {
+                let id = d.device.next_id();
+                ids.push(id);
+                bytes.extend(encode_request(id, r));
+            }
+            d.device.send_bytes(&bytes).map_err(|e| e.to_string())?;
+            let mut received = 0u32;
+            for (i, id) in ids.iter().enumerate() {
+                let frame = d.device.recv_frame().map_err(|e| e.to_string())?;
+                let want = if i == 0 {
+                    Response::RankOpen
+                } else if i + 1 < ids.len() {
+                    received += requests[i].chunk_len() as u32;
+                    Response::ChunkAccepted { received }
+                } else {
+                    expected.clone()
+                };
+                let want_bytes = encode_response(*id, &want);
+                if frame[..] != want_bytes[..want_bytes.len() - 1] {
+                    let got = super::decode_response(&frame)
+                        .map(|e| format!("id {} {:?}", e.request_id, e.body))
+                        .unwrap_or_else(|e| format!("undecodable ({e})"));
+                    return Err(format!(
+                        "rank call at {now} ({} candidates, k {k}): answer {i} differs\n  expected {want:?}\n  got {got}",
+                        batch.len()
+                    ));
+                }
+            }
+            let mut r = self.report.lock().expect("not poisoned");
+            r.rank_calls += 1;
+            r.identical += 1;
+            Ok(())
+        });
+    }
+}
+
+/// Chunk length of a `RankChunk` request (0 for others).
+trait ChunkLen {
+    fn chunk_len(&self) -> usize;
+}
+
+impl ChunkLen for Request {
+    fn chunk_len(&self) -> usize {
+        match self {
+            Request::RankChunk(c) => c.len(),
+            _ => 0,
+        }
+    }
+}
