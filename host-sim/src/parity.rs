@@ -2,10 +2,12 @@
 //! f64 reference, compared by Kendall's tau-b over the candidates' scores and by the set of
 //! the top 10 items. `edgerank-sim parity` runs [`run`]; `tests/tests/parity.rs` asserts on it.
 
-use edgerank_core::model::Model;
+use edgerank_core::input::Candidate;
+use edgerank_core::model::{Head, Model, FEATURES};
 use edgerank_core::pipeline::{rank, RankContext};
-use edgerank_core::profile::Profile;
+use edgerank_core::profile::{Profile, ProfileConfig, POSITIVE_OFFSET};
 use edgerank_core::reference::{self, RefScored};
+use edgerank_core::state::UserState;
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -19,6 +21,12 @@ pub struct RequestParity {
     /// Kendall tau-b between fixed-point and f64 scores of the admitted candidates (1 when
     /// fewer than two).
     pub kendall_tau: f64,
+    /// Kendall tau over the resolvable pairs only: pairs whose f64 scores differ by more than
+    /// the fixed-point error bound of both candidates ([`score_uncertainty_log2`]); 1 when no
+    /// pair is resolvable.
+    pub kendall_tau_resolvable: f64,
+    /// Share of the request's pairs that are resolvable.
+    pub resolvable_pair_share: f64,
     /// Whether the first 10 positions hold the same set of items.
     pub top10_identical: bool,
 }
@@ -36,6 +44,10 @@ pub struct ParityReport {
     pub top10_identical_share: f64,
     /// Share of requests whose tau is at least 0.995.
     pub tau_at_least_0995_share: f64,
+    /// Lowest tau over resolvable pairs.
+    pub kendall_tau_resolvable_min: f64,
+    /// Mean share of resolvable pairs per request.
+    pub resolvable_pair_share_mean: f64,
 }
 
 impl ParityReport {
@@ -47,6 +59,8 @@ impl ParityReport {
             "kendall_tau_mean": self.kendall_tau_mean,
             "top10_identical_share": self.top10_identical_share,
             "tau_at_least_0995_share": self.tau_at_least_0995_share,
+            "kendall_tau_resolvable_min": self.kendall_tau_resolvable_min,
+            "resolvable_pair_share_mean": self.resolvable_pair_share_mean,
         })
     }
 }
@@ -80,6 +94,77 @@ pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
+/// Relative error bound of one head's output in the fixed-point core: model inputs are
+/// rounded to Q13 (at most 2^-14 off each), which moves the logit by at most
+/// `sum |w_i| * 2^-14` and the head's output (a logistic, or `e^logit`) by at most that
+/// relative amount; the logistic and `exp` approximations add at most 1e-4 relative
+/// (`num::approx`).
+fn head_relative_error(model: &Model, head: Head) -> f64 {
+    let l1: f64 = (0..FEATURES).map(|i| model.weights[head.index()][i].to_f64().abs()).sum();
+    l1 * 2f64.powi(-14) + 1e-4
+}
+
+/// How far (log2) the fixed-point score of a candidate may lie from its f64 score, from the
+/// error bounds of its heads: `delta = sum |W_h| * h_h * e_h` on the profile's weighted sum,
+/// carried through the negative-total rule and the log. Where positive and negative
+/// contributions nearly cancel, the weighted sum is smaller than the inputs' resolution and the
+/// bound is large (infinite when the score could be zero): the order of such candidates is not
+/// determined by the inputs. Multipliers add at most 1e-4 (table-driven logs).
+pub fn score_uncertainty_log2(model: &Model, cfg: &ProfileConfig, user: &UserState, now: u32, c: &Candidate) -> f64 {
+    let age_s = now.saturating_sub(c.created_at);
+    let x = reference::features::<f64>(c, user, age_s);
+    let h = reference::heads::<f64>(model, &x);
+    let (mut sum, mut delta, mut negative_mass) = (0.0, 0.0, 0.0);
+    for head in Head::ALL {
+        let w = cfg.head_weights[head.index()] as f64;
+        let v = h[head.index()];
+        sum += w * v;
+        delta += (w * v).abs() * head_relative_error(model, head);
+        if w < 0.0 {
+            negative_mass += -w * head.unit().max_value() as f64;
+        }
+    }
+    let offset = POSITIVE_OFFSET.to_f64();
+    let (base, slope) = if sum >= 0.0 {
+        (sum + offset, 1.0)
+    } else if negative_mass > 0.0 {
+        (((sum + negative_mass) / negative_mass * offset).max(0.0), offset / negative_mass)
+    } else {
+        (0.0, 0.0)
+    };
+    // Within `delta` of the rule's kink the larger slope applies.
+    let slope = if sum.abs() <= delta { 1.0f64.max(slope) } else { slope };
+    let d = delta * slope;
+    if base <= d {
+        return f64::INFINITY;
+    }
+    ((base + d) / base).log2().max(-((base - d) / base).log2()) + 1e-4
+}
+
+/// Kendall tau over the pairs whose f64 scores differ by more than their bounds, and the share
+/// of such pairs.
+pub fn kendall_tau_resolvable(fixed: &[f64], float: &[f64], bound: &[f64]) -> (f64, f64) {
+    let n = fixed.len().min(float.len()).min(bound.len());
+    let (mut concordant, mut discordant, mut pairs) = (0f64, 0f64, 0f64);
+    for i in 0..n {
+        for j in i + 1..n {
+            pairs += 1.0;
+            let dr = float[i] - float[j];
+            if dr.abs() <= bound[i] + bound[j] {
+                continue;
+            }
+            if (fixed[i] - fixed[j]) * dr > 0.0 {
+                concordant += 1.0;
+            } else {
+                discordant += 1.0;
+            }
+        }
+    }
+    let resolved = concordant + discordant;
+    let tau = if resolved == 0.0 { 1.0 } else { (concordant - discordant) / resolved };
+    (tau, if pairs == 0.0 { 1.0 } else { resolved / pairs })
+}
+
 /// Ranks one request both ways and compares.
 pub fn compare(model: &Model, req: &Request) -> RequestParity {
     let cfg = req.platform.config();
@@ -94,6 +179,7 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
     // Scores of every admitted candidate, both ways.
     let mut fixed = Vec::new();
     let mut float = Vec::new();
+    let mut bound = Vec::new();
     for (i, c) in req.candidates.iter().enumerate() {
         let r = reference::score::<f64>(model, &cfg, &req.user, req.now, c, i as u32);
         let f = edgerank_core::pipeline::score_candidate(&ctx, c);
@@ -101,6 +187,7 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
             (Some(f), Some(r)) => {
                 fixed.push(f.log2());
                 float.push(r.score);
+                bound.push(score_uncertainty_log2(model, &cfg, &req.user, req.now, c));
             }
             (None, None) => {}
             _ => panic!("filters disagree on candidate {i}"),
@@ -111,8 +198,11 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
         v.sort_unstable();
         v
     };
+    let (kendall_tau_resolvable, resolvable_pair_share) = kendall_tau_resolvable(&fixed, &float, &bound);
     RequestParity {
         kendall_tau: kendall_tau_b(&fixed, &float),
+        kendall_tau_resolvable,
+        resolvable_pair_share,
         top10_identical: top(page.items.iter().map(|i| i.item_id).collect())
             == top(ref_page.iter().map(|i| i.item_id).collect()),
     }
@@ -159,5 +249,7 @@ pub fn summarize(results: &[RequestParity]) -> ParityReport {
         kendall_tau_mean: results.iter().map(|p| p.kendall_tau).sum::<f64>() / n,
         top10_identical_share: share(&|p| p.top10_identical),
         tau_at_least_0995_share: share(&|p| p.kendall_tau >= 0.995),
+        kendall_tau_resolvable_min: results.iter().map(|p| p.kendall_tau_resolvable).fold(f64::INFINITY, f64::min),
+        resolvable_pair_share_mean: results.iter().map(|p| p.resolvable_pair_share).sum::<f64>() / n,
     }
 }
