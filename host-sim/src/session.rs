@@ -234,6 +234,9 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             .map(|(c, &r)| if admit(c, &u.state, &env.policy.neutral, now).is_err() { -1.0 } else { r })
             .collect();
         let page = env.policy.rank_page(env.model, &u.state, now, &cands, &relevance, env.page_size);
+        if let Some(device) = env.server.observer() {
+            device.ranked(plan.user, &u.state, now, &cands, env.page_size, &page);
+        }
         if page.is_empty() {
             break;
         }
@@ -295,6 +298,9 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             for kind in feedback_kinds(&o) {
                 let fb = Feedback { item_id: id, author_id: c.author_id, topic: c.topic, at: t, kind };
                 if per_item {
+                    if let Some(device) = env.server.observer() {
+                        device.feedback(plan.user, &fb);
+                    }
                     if u.state.apply(&fb).is_err() && measured {
                         acc.feedback_refused += 1;
                     }
@@ -412,6 +418,9 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
         }
     }
     for fb in &pending {
+        if let Some(device) = env.server.observer() {
+            device.feedback(plan.user, fb);
+        }
         if u.state.apply(fb).is_err() && measured {
             acc.feedback_refused += 1;
         }

@@ -347,3 +347,38 @@ fn garbage_is_answered_and_never_resets_mps2_an386() {
 fn garbage_is_answered_and_never_resets_mps2_an385() {
     garbage(MPS2_AN385, GARBAGE_ITEMS, 0x6A6B_0385);
 }
+
+/// `edgerank-sim compare --device qemu` on a handful of users: every rank call of the core
+/// policies also goes through the protocol firmware (one emulated device per user and policy,
+/// fed the same feedback), and every page must be byte-identical to the in-process core's.
+#[test]
+#[ignore = "needs QEMU and the firmware: cargo xtask qemu-test"]
+fn simulated_users_rank_the_same_on_the_device_mps2_an386() {
+    use edgerank_sim::device::check::DeviceKind;
+    use edgerank_sim::sim::{run_compare, CompareConfig, NoProgress};
+    let started = Instant::now();
+    let cfg = CompareConfig {
+        users: 6,
+        seed: 11,
+        warmup_days: 0.25,
+        days: 1.5,
+        // On device, server-only, and a policy without the core (not sent to the device).
+        policies: vec!["tiktok".into(), "tiktok_server_only".into(), "x".into(), "chronological".into()],
+        device: Some(DeviceKind::Qemu),
+        ..CompareConfig::default()
+    };
+    let summary = run_compare(&cfg, &NoProgress).unwrap_or_else(|e| panic!("{e}"));
+    let d = summary.device_check.expect("a device report");
+    assert!(d.devices >= 3, "{d:?}");
+    assert!(d.rank_calls >= 20, "{d:?}");
+    assert!(d.feedback_events > 0, "{d:?}");
+    assert_eq!(d.identical, d.rank_calls, "{d:?}");
+    println!(
+        "compare --device qemu: {} users, {} devices, {} rank calls byte-identical, {} feedback events, {:.1} s",
+        cfg.users,
+        d.devices,
+        d.identical,
+        d.feedback_events,
+        started.elapsed().as_secs_f64()
+    );
+}
