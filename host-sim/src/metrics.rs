@@ -36,6 +36,8 @@ pub struct IntegrityDiagnostics {
     pub flagged: f64,
     /// Share with a combined integrity factor of at most 0.5.
     pub demoted: f64,
+    /// Share dropped: the integrity factors' product below `integrity::DROP_BELOW` (1/32).
+    pub dropped: f64,
     /// Mean combined integrity factor.
     pub mean_factor: f64,
 }
@@ -119,6 +121,8 @@ pub struct MetricsAcc {
     pub flagged_by_kind: [u64; KIND_SLOTS],
     /// Of those, candidates whose combined integrity factor is at most 0.5.
     pub demoted_by_kind: [u64; KIND_SLOTS],
+    /// Candidates dropped by the integrity rules, by kind.
+    pub dropped_by_kind: [u64; KIND_SLOTS],
     /// Sum of integrity factors by kind.
     pub factor_sum_by_kind: [f64; KIND_SLOTS],
     /// Items on first pages.
@@ -174,6 +178,7 @@ impl Default for MetricsAcc {
             cand_by_kind: [0; KIND_SLOTS],
             flagged_by_kind: [0; KIND_SLOTS],
             demoted_by_kind: [0; KIND_SLOTS],
+            dropped_by_kind: [0; KIND_SLOTS],
             factor_sum_by_kind: [0.0; KIND_SLOTS],
             first_page_items: 0,
             first_page_mood: 0,
@@ -230,6 +235,7 @@ impl MetricsAcc {
             self.cand_by_kind[k] += o.cand_by_kind[k];
             self.flagged_by_kind[k] += o.flagged_by_kind[k];
             self.demoted_by_kind[k] += o.demoted_by_kind[k];
+            self.dropped_by_kind[k] += o.dropped_by_kind[k];
             self.factor_sum_by_kind[k] += o.factor_sum_by_kind[k];
         }
         self.first_page_items += o.first_page_items;
@@ -489,6 +495,7 @@ pub fn finish(
                     candidate_share: ratio(n, a.candidates as f64),
                     flagged: ratio(a.flagged_by_kind[k] as f64, n),
                     demoted: ratio(a.demoted_by_kind[k] as f64, n),
+                    dropped: ratio(a.dropped_by_kind[k] as f64, n),
                     mean_factor: ratio(a.factor_sum_by_kind[k], n),
                 }
             })

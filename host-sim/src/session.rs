@@ -206,7 +206,9 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             let Some(k) = kind_slot(w.creators[w.items[id as usize].creator as usize].kind) else {
                 continue;
             };
-            let f = integrity::factor(profile, c, &mut NoTrace).to_f64();
+            let factor = integrity::factor(profile, c, &mut NoTrace);
+            let f = factor.to_f64();
+            acc.dropped_by_kind[k] += (factor < integrity::DROP_BELOW) as u64;
             acc.cand_by_kind[k] += 1;
             acc.flagged_by_kind[k] += (f < 1.0) as u64;
             acc.demoted_by_kind[k] += (f <= 0.5) as u64;

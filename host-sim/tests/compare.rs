@@ -105,10 +105,15 @@ fn signals_computed_from_history_expose_the_inauthentic_accounts() {
     assert!(flagged("posting_bot") > 0.9, "bots {}", flagged("posting_bot"));
     assert!(flagged("follow_farm") > 0.9, "farms {}", flagged("follow_farm"));
     assert!(flagged("honest") < 0.25, "honest {}", flagged("honest"));
+    // Stacked evidence drops: most bots and coordinated groups, every follow farm, and the
+    // honest accounts the follow-farming ratio alone already demoted a thousandfold.
+    let dropped = |kind: &str| m.integrity_diagnostics.iter().find(|d| d.kind == kind).map(|d| d.dropped).unwrap();
+    assert!(dropped("follow_farm") > 0.9, "farms {}", dropped("follow_farm"));
+    assert!(dropped("coordinated_group") > 0.5, "coordinated {}", dropped("coordinated_group"));
+    assert!(dropped("honest") < 0.06, "honest {}", dropped("honest"));
 }
 
 #[test]
-#[ignore = "not with the trained default model: X reaches 4.9x at 2000 users and 4.7x here, Threads 5.3x and 4.9x; 5.9x and more with the hand model (see the host-sim README, 'Integrity rules')"]
 fn integrity_aware_profiles_keep_the_inauthentic_share_five_times_lower() {
     let eo = policy("engagement_only").inauthentic_top10_share;
     for p in PLATFORMS {
@@ -118,7 +123,7 @@ fn integrity_aware_profiles_keep_the_inauthentic_share_five_times_lower() {
 }
 
 #[test]
-#[ignore = "not established with the default model: on-device and server-only differ by less than the noise, so this passes or fails by seed (see the host-sim README, 'Results')"]
+#[ignore = "not established: on-device vs server-only watch time per session differs by -1.2 % to +2.9 % over seeds 5, 7, 11, 13, 21 and the default run, within the noise (see the host-sim README, 'Results')"]
 fn on_device_feedback_beats_server_only_on_watch_time() {
     let on = policy("tiktok").watch_time_per_session_s;
     let off = policy("tiktok_server_only").watch_time_per_session_s;

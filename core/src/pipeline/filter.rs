@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::explain::NoTrace;
+use super::integrity;
 use crate::input::Candidate;
 use crate::num::Factor;
 use crate::profile::Profile;
@@ -28,11 +30,14 @@ pub enum FilterReason {
     TooOld = 3,
     /// Timestamp too far in the future.
     FromFuture = 4,
+    /// Integrity evidence stacked up below [`integrity::DROP_BELOW`]: detected amplification
+    /// is removed, not only demoted.
+    Inauthentic = 5,
 }
 
 impl FilterReason {
     /// Number of reasons.
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 6;
 }
 
 /// A candidate that passed the filters, with what the filters learned about it.
@@ -42,6 +47,8 @@ pub struct Admitted {
     pub age_s: u32,
     /// "See fewer" recovery factor (1 when no record).
     pub fatigue: Factor,
+    /// Product of the integrity rules' factors (1 when none fires).
+    pub integrity: Factor,
 }
 
 /// Decides whether a candidate may be shown at `now`.
@@ -68,7 +75,12 @@ pub fn admit(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Re
             MuteKind::SeeFewer => fatigue_factor(profile, now.saturating_sub(r.at))?,
         },
     };
-    Ok(Admitted { age_s, fatigue })
+    // Last: the integrity rules are the most work, and most candidates are decided above.
+    let integrity = integrity::factor(profile, c, &mut NoTrace);
+    if integrity < integrity::DROP_BELOW {
+        return Err(FilterReason::Inauthentic);
+    }
+    Ok(Admitted { age_s, fatigue, integrity })
 }
 
 /// X's fatigue rule: filtered for `filter_days`, then linear from `start_factor` to 1 over
@@ -130,5 +142,36 @@ mod tests {
         let mut u2 = UserState::new();
         u2.apply(&Feedback { author_id: 1, ..fb(10, FeedbackKind::Like) }).unwrap();
         assert_eq!(admit(&c, &u2, &p, now), Err(FilterReason::Seen));
+    }
+
+    #[test]
+    fn stacked_integrity_evidence_drops_and_single_rules_demote() {
+        let (p, u, mut c) = setup();
+        c.author = crate::input::AuthorSignals {
+            followers: 5_000,
+            followings: 300,
+            account_age_days: 900,
+            engagement_rate: crate::num::Prob::from_f64(0.02),
+            ..crate::input::AuthorSignals::default()
+        };
+        let now = 1_000_000 + 60;
+        assert_eq!(admit(&c, &u, &p, now).map(|a| a.integrity), Ok(Factor::ONE));
+        // Clockwork posting alone: demoted to X's bot floor 0.15, kept.
+        c.author.posting_regularity = crate::num::Prob::ONE;
+        let bot = admit(&c, &u, &p, now).unwrap().integrity;
+        assert!((bot.to_f64() - 0.15).abs() < 1e-4, "{bot:?}");
+        // ... and a brand-new account too: 0.15 * 0.3 = 0.045, still above 1/32.
+        c.author.account_age_days = 0;
+        assert!(admit(&c, &u, &p, now).is_ok());
+        // ... and an early crowd larger than its audience (pod floor 0.1): 0.0045, dropped.
+        c.author.followers = 20;
+        c.global.engagements_first_10m = 30;
+        c.global.engagements_first_2h = 200;
+        assert_eq!(admit(&c, &u, &p, now), Err(FilterReason::Inauthentic));
+        // With the integrity rules off, nothing is dropped for it.
+        let mut cfg = Platform::X.config();
+        cfg.integrity.enabled = false;
+        let off = Profile::compile(cfg).unwrap();
+        assert_eq!(admit(&c, &u, &off, now).map(|a| a.integrity), Ok(Factor::ONE));
     }
 }

@@ -8,6 +8,7 @@
 //! | engagement pod | early-engager overlap x (first-10-min / first-2-h engagements); and, apart, with at least [`POD_MIN_EARLY_ENGAGEMENTS`], first-10-min engagements per follower (capped at 1); each above `pod_threshold` | `pod_floor^t` each, t from 0 at the threshold to 1 at signal 1 |
 //! | bought followers | at least `bought_min_followers` followers but [`engagement_rate`] (engagements per post per follower) below `bought_rate` | linear to `bought_floor` at rate 0 |
 //! | bot-like regularity | posting regularity above `bot_threshold` | linear to `bot_floor` at 1 |
+//! | stacked evidence | the product of the factors above below [`DROP_BELOW`] (1/32) | dropped by the filter stage (`FilterReason::Inauthentic`) |
 //!
 //! The pod rule's demotion is geometric (linear in log space, the shape of X's tweepcred
 //! follow-farming penalty, `exp(-slope * excess)`), not linear: a pod's likes, comments and
@@ -34,6 +35,18 @@ use super::explain::{FactorChain, FactorKind, Trace};
 use crate::input::Candidate;
 use crate::num::Factor;
 use crate::profile::Profile;
+
+/// Combined integrity factor below which a candidate is dropped instead of demoted (ours):
+/// 1/32. No rule with a floor reaches it alone (the lowest built-in floor is a pod reading's
+/// 0.1, 0.05 on LinkedIn): it takes stacked evidence, such as both pod readings at once, a
+/// pod burst on a brand-new account, clockwork posting with bought followers, or a
+/// follow-farming ratio far past X's threshold (that rule has no floor).
+/// Why drop rather than multiply: under weights with large negative terms (X's -43.2 for
+/// negative feedback and -234 for reports) most honest candidates end with a negative total
+/// and are mapped below every positive one, so an amplified item whose inflated engagement
+/// keeps its total positive outranks them at any demotion factor. X removes what its spam and
+/// amplification detectors find (visibility filtering) rather than only down-weighting it.
+pub const DROP_BELOW: Factor = Factor(-5 << 20);
 
 /// First-10-minute engagements below which the audience reading of the pod signal stays 0
 /// (ours: a tiny account's few friends can like a post within minutes).

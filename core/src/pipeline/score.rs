@@ -56,6 +56,10 @@ pub fn score<T: Trace>(
         chain.apply(FactorKind::Reply, profile.reply_factor);
     }
     chain.apply(FactorKind::Fatigue, admitted.fatigue);
-    integrity::apply(profile, c, &mut chain);
+    // The filter computed the product already; only a candidate some rule fired on needs the
+    // rules again, to record each factor.
+    if admitted.integrity != crate::num::Factor::ONE {
+        integrity::apply(profile, c, &mut chain);
+    }
     Scored { base, unplaced: base.scaled(chain.product) }
 }

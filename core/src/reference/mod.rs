@@ -177,7 +177,7 @@ fn ramp<F: Real>(floor: f32, t: F) -> F {
 }
 
 /// log2 of the product of the integrity factors.
-fn integrity<F: Real>(cfg: &ProfileConfig, cand: &Candidate) -> F {
+pub fn integrity<F: Real>(cfg: &ProfileConfig, cand: &Candidate) -> F {
     let ig = &cfg.integrity;
     let mut f = c::<F>(0.0);
     if !ig.enabled {
@@ -270,6 +270,12 @@ pub fn score<F: Real>(
         }
     }
 
+    // Stacked integrity evidence drops the candidate (log2 of 1/32, `integrity::DROP_BELOW`).
+    let integrity_log2 = integrity::<F>(cfg, cand);
+    if integrity_log2 < c(-5.0) {
+        return None;
+    }
+
     let x = features::<F>(cand, user, age_s);
     let h = heads(model, &x);
     let mut sum = c::<F>(0.0);
@@ -306,7 +312,7 @@ pub fn score<F: Real>(
     if cand.flags.reply() {
         f = f + F::from_f32(cfg.reply_factor).log2();
     }
-    f = f + fatigue.log2() + integrity::<F>(cfg, cand);
+    f = f + fatigue.log2() + integrity_log2;
 
     let e = &cfg.exploration;
     let explore = !cand.flags.sponsored()

@@ -15,7 +15,7 @@ use crate::profile::{PROFILE_BLOB_MAX, PROFILE_NAME_LEN};
 use crate::state::Feedback;
 
 /// Wire format version; the first byte of every frame's payload.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 /// Candidates per `RankChunk`.
 pub const CANDIDATES_PER_CHUNK: usize = 8;
 /// Feedback events per `Feedback` request.

@@ -53,19 +53,19 @@ mod tests {
     #[test]
     fn golden_ping() {
         let frame = encode(&Envelope::new(7, Request::Ping));
-        assert_eq!(frame.as_slice(), &[0x03, 0x01, 0x07, 0x05, 0x41, 0xf8, 0x48, 0xbf, 0x00]);
+        assert_eq!(frame.as_slice(), &[0x03, 0x02, 0x07, 0x05, 0x32, 0x38, 0x66, 0x55, 0x00]);
     }
 
     #[test]
     fn golden_rank_begin() {
         let frame = encode(&Envelope::new(7, Request::RankBegin { now: 1_000_000, k: 32 }));
-        assert_eq!(frame.as_slice(), &[0x0c, 0x01, 0x07, 0x04, 0xc0, 0x84, 0x3d, 0x20, 0x77, 0xe7, 0x01, 0xf9, 0x00]);
+        assert_eq!(frame.as_slice(), &[0x0c, 0x02, 0x07, 0x04, 0xc0, 0x84, 0x3d, 0x20, 0x2f, 0x92, 0x04, 0x41, 0x00]);
     }
 
     #[test]
     fn golden_error_response() {
         let frame = encode(&Envelope::new(0, Response::Error(WireError::Frame(FrameError::BadChecksum))));
-        assert_eq!(frame.as_slice(), &[0x02, 0x01, 0x02, 0x0a, 0x06, 0x03, 0xa5, 0x86, 0x0d, 0x19, 0x00]);
+        assert_eq!(frame.as_slice(), &[0x02, 0x02, 0x02, 0x0a, 0x06, 0x03, 0x51, 0x36, 0x3e, 0x51, 0x00]);
     }
 
     #[test]
@@ -105,7 +105,11 @@ mod tests {
         };
         let page = RankedPage {
             items: heapless::Vec::from_slice(&[item; PAGE_MAX]).unwrap(),
-            stats: RankStats { received: u32::MAX, filtered: [u32::MAX; 5], ..RankStats::default() },
+            stats: RankStats {
+                received: u32::MAX,
+                filtered: [u32::MAX; crate::pipeline::filter::FilterReason::COUNT],
+                ..RankStats::default()
+            },
         };
         assert!(encode(&Envelope::new(u16::MAX, Response::Ranked(page))).len() <= MAX_FRAME);
     }
