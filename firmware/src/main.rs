@@ -41,21 +41,43 @@ fn main() -> ! {
 
 /// Puts the device state, the link and the persistent store in static memory, and restores
 /// what the store kept from before a warm reset. Out of line, so that the temporaries of
-/// building them leave the stack before serving starts.
+/// building them leave the stack before serving starts; each step is out of line too, so
+/// that their temporaries (a whole `Device`, `Link` or `Store` each, built and then moved into
+/// its static) overlap on the stack instead of adding up.
 #[inline(never)]
 fn init(boots: u32) -> (&'static mut Device, &'static mut Link<CmsdkUart>, &'static mut Store<RamFlash>) {
+    let device = init_device();
+    let link = init_link(boots);
+    let store = init_store();
+    restore(device, store);
+    (device, link, store)
+}
+
+#[inline(never)]
+fn init_device() -> &'static mut Device {
+    cortex_m::singleton!(: Device = Device::boot()).expect("first and only call")
+}
+
+#[inline(never)]
+fn init_link(boots: u32) -> &'static mut Link<CmsdkUart> {
     // SAFETY: the only use of UART0.
     let uart = unsafe { board::uart0() };
-    let device = cortex_m::singleton!(: Device = Device::boot()).expect("first and only call");
-    let link = cortex_m::singleton!(: Link<CmsdkUart> = Link::new(uart, boots)).expect("first and only call");
+    cortex_m::singleton!(: Link<CmsdkUart> = Link::new(uart, boots)).expect("first and only call")
+}
+
+#[inline(never)]
+fn init_store() -> &'static mut Store<RamFlash> {
     // SAFETY: the only use of the store's region.
     let flash = unsafe { board::store_flash() };
-    let store = match Store::new(flash, 0..STORE_BYTES) {
+    match Store::new(flash, 0..STORE_BYTES) {
         Ok(store) => cortex_m::singleton!(: Store<RamFlash> = store).expect("first and only call"),
         Err(e) => defmt::panic!("store region unusable: {}", e),
-    };
-    device.restore(store.restore());
-    (device, link, store)
+    }
+}
+
+#[inline(never)]
+fn restore(device: &mut Device, store: &mut Store<RamFlash>) {
+    device.restore_from(store);
 }
 
 #[exception]

@@ -30,6 +30,8 @@ use sequential_storage::map::{MapConfig, MapStorage, SerializationError, Value};
 const KEY_USER: u8 = 1;
 const KEY_MODEL: u8 = 2;
 const KEY_PROFILE: u8 = 3;
+/// Every key, in the order a boot reads them.
+const KEYS: [u8; 3] = [KEY_USER, KEY_MODEL, KEY_PROFILE];
 
 /// The largest value, rounded up for the key byte and flash-word padding.
 pub const BUFFER: usize = max(STATE_BLOB_MAX, max(MODEL_BLOB_MAX, PROFILE_BLOB_MAX)) + 16;
@@ -84,6 +86,26 @@ pub struct Restored {
     pub erased: bool,
 }
 
+/// One valid value read back from storage.
+#[allow(clippy::large_enum_variant)]
+pub enum Stored {
+    /// The user state.
+    User(UserState),
+    /// The model last loaded.
+    Model(Model),
+    /// The profile last loaded.
+    Profile(Profile),
+}
+
+/// What [`Store::restore_with`] found besides the values it handed over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreOutcome {
+    /// Stored values that did not validate (dropped).
+    pub invalid: u8,
+    /// Whether the storage held nothing valid (or was unreadable) and was erased.
+    pub erased: bool,
+}
+
 /// The device's persistent store over a flash driver `F`.
 pub struct Store<F: NorFlash> {
     map: MapStorage<
@@ -111,42 +133,77 @@ impl<F: NorFlash> Store<F> {
     /// erased; a value that does not validate is dropped. Never fails: the device boots.
     pub fn restore(&mut self) -> Restored {
         let mut restored = Restored::default();
-        let mut attempt = || -> Result<(), StoreError> {
-            if let Some(bytes) = block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_USER))? {
-                match UserState::from_blob(bytes) {
-                    Ok(user) => restored.user = Some(user),
-                    Err(_) => restored.invalid += 1,
+        let outcome = self.restore_with(|value| match value {
+            Stored::User(user) => restored.user = Some(user),
+            Stored::Model(model) => restored.model = Some(model),
+            Stored::Profile(profile) => restored.profile = Some(profile),
+        });
+        restored.invalid = outcome.invalid;
+        restored.erased = outcome.erased;
+        restored
+    }
+
+    /// [`Store::restore`], handing each valid value to `take` as soon as it is decoded instead
+    /// of collecting all three: only one value is held at a time (a device restores straight
+    /// into its statics, with a fraction of the stack).
+    ///
+    /// Two passes over the same, unchanged flash: the first only checks what validates, so
+    /// that `take` sees nothing when the store is unreadable or holds nothing valid (it is
+    /// erased then, as in [`Store::restore`]); the second reads the values again and hands
+    /// them over.
+    pub fn restore_with(&mut self, mut take: impl FnMut(Stored)) -> RestoreOutcome {
+        let mut valid = 0u8;
+        let mut invalid = 0u8;
+        let mut readable = true;
+        for key in KEYS {
+            match self.load(key) {
+                Ok(Some(Ok(_))) => valid += 1,
+                Ok(Some(Err(()))) => invalid += 1,
+                Ok(None) => {}
+                Err(_) => {
+                    readable = false;
+                    break;
                 }
             }
-            if let Some(bytes) = block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_MODEL))? {
-                match Model::from_blob(bytes) {
-                    Ok(model) => restored.model = Some(model),
-                    Err(_) => restored.invalid += 1,
-                }
-            }
-            if let Some(bytes) = block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_PROFILE))? {
-                match Profile::from_blob(bytes) {
-                    Ok(profile) => restored.profile = Some(profile),
-                    Err(_) => restored.invalid += 1,
-                }
-            }
-            Ok(())
-        };
-        let readable = attempt().is_ok();
-        let nothing = restored.user.is_none() && restored.model.is_none() && restored.profile.is_none();
+        }
         // Unreadable, or holding nothing valid (never written: erased, zeroed or random bytes):
         // start from an erased range, so that the next save finds its pages in order. Nothing
         // valid is lost by this.
-        if !readable || nothing {
+        if !readable || valid == 0 {
             if !readable {
                 crate::log::warn!("storage unreadable: erasing it");
             }
-            restored = Restored { erased: true, invalid: restored.invalid, ..Restored::default() };
             if block_on(self.map.erase_all()).is_err() {
                 crate::log::error!("storage erase failed: running without persistence");
             }
+            return RestoreOutcome { invalid, erased: true };
         }
-        restored
+        for key in KEYS {
+            if let Ok(Some(Ok(value))) = self.load(key) {
+                take(value);
+            }
+        }
+        RestoreOutcome { invalid, erased: false }
+    }
+
+    /// The bytes stored under `key`.
+    #[inline(never)]
+    fn fetch(&mut self, key: u8) -> Result<Option<&[u8]>, StoreError> {
+        Ok(block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &key))?)
+    }
+
+    /// The value stored under `key`, decoded and validated (`Err(())`: it does not validate).
+    /// Out of line: its temporaries leave the stack before the value is used.
+    #[inline(never)]
+    fn load(&mut self, key: u8) -> Result<Option<Result<Stored, ()>>, StoreError> {
+        let Some(bytes) = self.fetch(key)? else {
+            return Ok(None);
+        };
+        Ok(Some(match key {
+            KEY_USER => decode_user(bytes),
+            KEY_MODEL => decode_model(bytes),
+            _ => decode_profile(bytes),
+        }))
     }
 
     /// Commits the user state.
@@ -172,6 +229,23 @@ impl<F: NorFlash> Store<F> {
     pub fn into_flash(self) -> F {
         self.map.destroy().0 .0
     }
+}
+
+// One decoder per kind of value, out of line: their temporaries do not share a frame.
+
+#[inline(never)]
+fn decode_user(bytes: &[u8]) -> Result<Stored, ()> {
+    UserState::from_blob(bytes).map(Stored::User).map_err(drop)
+}
+
+#[inline(never)]
+fn decode_model(bytes: &[u8]) -> Result<Stored, ()> {
+    Model::from_blob(bytes).map(Stored::Model).map_err(drop)
+}
+
+#[inline(never)]
+fn decode_profile(bytes: &[u8]) -> Result<Stored, ()> {
+    Profile::from_blob(bytes).map(Stored::Profile).map_err(drop)
 }
 
 /// A user state written straight into sequential-storage's buffer as its blob (no second

@@ -40,9 +40,10 @@ use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::{Feedback, UserState};
 use edgerank_core::wire::{DeviceInfo, DeviceStats, RankedPage, Request, Response, WireError, PAGE_MAX, WIRE_VERSION};
 use embedded_io::{Read, Write};
+use embedded_storage::nor_flash::NorFlash;
 
 use crate::link::Link;
-use crate::persist::{Persist, Restored};
+use crate::persist::{Persist, Store, Stored};
 use crate::stack::StackProbe;
 
 /// Most candidates per rank call.
@@ -74,22 +75,30 @@ impl Device {
         Self { model: Model::default(), profile, user: UserState::new() }
     }
 
-    /// Takes over what storage kept from before the reset (see [`crate::persist`]).
-    pub fn restore(&mut self, restored: Restored) {
-        if let Some(user) = restored.user {
-            crate::log::info!("restored user state ({=u32} events)", user.events);
-            self.user = user;
+    /// Takes over what `store` kept from before the reset (see [`crate::persist`]), one value
+    /// at a time, straight into place.
+    pub fn restore_from<F: NorFlash>(&mut self, store: &mut Store<F>) {
+        let outcome = store.restore_with(|value| self.take(value));
+        if outcome.invalid > 0 {
+            crate::log::warn!("{=u8} stored values did not validate: defaults used", outcome.invalid);
         }
-        if let Some(model) = restored.model {
-            crate::log::info!("restored model {=u32}", model.model_id);
-            self.model = model;
-        }
-        if let Some(profile) = restored.profile {
-            crate::log::info!("restored profile {=str}", profile.config().name.as_str());
-            self.profile = profile;
-        }
-        if restored.invalid > 0 {
-            crate::log::warn!("{=u8} stored values did not validate: defaults used", restored.invalid);
+    }
+
+    /// Takes over one value read back from storage.
+    fn take(&mut self, value: Stored) {
+        match value {
+            Stored::User(user) => {
+                crate::log::info!("restored user state ({=u32} events)", user.events);
+                self.user = user;
+            }
+            Stored::Model(model) => {
+                crate::log::info!("restored model {=u32}", model.model_id);
+                self.model = model;
+            }
+            Stored::Profile(profile) => {
+                crate::log::info!("restored profile {=str}", profile.config().name.as_str());
+                self.profile = profile;
+            }
         }
     }
 }

@@ -66,6 +66,6 @@ fn init(boots: u32) -> (&'static mut Device, &'static mut Link<Uart0>, &'static 
         Ok(store) => cortex_m::singleton!(: Store<Nvmc> = store).expect("first and only call"),
         Err(e) => defmt::panic!("store region unusable: {}", e),
     };
-    device.restore(store.restore());
+    device.restore_from(store);
     (device, link, store)
 }
