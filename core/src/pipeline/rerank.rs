@@ -69,10 +69,44 @@ struct Page<'p, const K: usize> {
     in_network: usize,
     oon_run: usize,
     sponsored: usize,
+    /// Hashes of the item ids on the page (one bit each): most lookups of an id that is not
+    /// on the page end here, without a scan.
+    item_bits: IdBits,
+    /// The same for the authors on the page.
+    author_bits: IdBits,
+}
+
+/// A 128-bit set of id hashes: `false` from [`IdBits::may_contain`] is exact; `true` means
+/// the id may be present (look it up).
+#[derive(Clone, Copy, Default)]
+struct IdBits([u32; 4]);
+
+impl IdBits {
+    /// Bit of an id: the top 7 bits of a multiplicative hash.
+    #[inline]
+    fn bit(id: u32) -> (usize, u32) {
+        let h = id.wrapping_mul(0x9E37_79B1) >> 25;
+        ((h >> 5) as usize, 1 << (h & 31))
+    }
+
+    #[inline]
+    fn insert(&mut self, id: u32) {
+        let (w, b) = Self::bit(id);
+        self.0[w] |= b;
+    }
+
+    #[inline]
+    fn may_contain(&self, id: u32) -> bool {
+        let (w, b) = Self::bit(id);
+        self.0[w] & b != 0
+    }
 }
 
 impl<const K: usize> Page<'_, K> {
     fn author_count(&self, author_id: u32) -> usize {
+        if !self.author_bits.may_contain(author_id) {
+            return 0;
+        }
         self.authors.iter().find(|(a, _)| *a == author_id).map_or(0, |(_, n)| *n as usize)
     }
 
@@ -84,6 +118,9 @@ impl<const K: usize> Page<'_, K> {
     }
 
     fn contains(&self, item_id: u32) -> bool {
+        if !self.item_bits.may_contain(item_id) {
+            return false;
+        }
         self.items.iter().any(|i| i.item_id == item_id)
     }
 
@@ -101,6 +138,7 @@ impl<const K: usize> Page<'_, K> {
         };
         // The caller stops at K items, so this push has room.
         let _ = self.items.push(item);
+        self.item_bits.insert(e.item_id);
         if placement == Placement::Sponsored {
             self.sponsored += 1;
             return;
@@ -109,6 +147,7 @@ impl<const K: usize> Page<'_, K> {
             Some((_, n)) => *n = n.saturating_add(1),
             None => {
                 let _ = self.authors.push((e.author_id, 1));
+                self.author_bits.insert(e.author_id);
             }
         }
         let kc = &mut self.kinds[e.kind.index()];
@@ -204,6 +243,8 @@ pub(crate) fn fill_page<const K: usize>(
         in_network: 0,
         oon_run: 0,
         sponsored: 0,
+        item_bits: IdBits::default(),
+        author_bits: IdBits::default(),
     };
     let explore_slots = profile.config().exploration.slots;
     let k = k.min(K);
