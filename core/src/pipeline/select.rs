@@ -46,10 +46,14 @@ impl<const P: usize> Default for Pool<P> {
     }
 }
 
-/// True when `a` ranks below `b` (the heap's "greater": worse entries rise to the root).
+/// True when `a` ranks below `b` (the heap's "greater": worse entries rise to the root), i.e.
+/// `a.rank_cmp(b) == Ordering::Greater`, as one comparison of 64-bit keys: the score with its
+/// sign bit flipped (so that unsigned order is signed order) above the complemented index
+/// (a lower index ranks higher).
 #[inline]
 fn worse(a: &PoolEntry, b: &PoolEntry) -> bool {
-    a.rank_cmp(b) == Ordering::Greater
+    let key = |e: &PoolEntry| ((e.score.0 as u32 ^ 0x8000_0000) as u64) << 32 | !e.index as u64;
+    key(a) < key(b)
 }
 
 /// `heap[to] = heap[from]`, field by field: a whole-entry copy within one slice compiles to a
@@ -179,6 +183,22 @@ mod tests {
         }
         let kept: heapless::Vec<(i32, u32), 4> = pool.sorted().iter().map(|x| (x.score.0, x.index)).collect();
         assert_eq!(kept.as_slice(), &[(9, 1), (9, 3), (9, 6), (8, 7)]);
+    }
+
+    #[test]
+    fn worse_is_the_reverse_rank_order() {
+        let values = [i32::MIN, i32::MIN + 1, -5, -1, 0, 1, 7, i32::MAX];
+        let indices = [0, 1, 2, u32::MAX - 1, u32::MAX];
+        for &sa in &values {
+            for &ia in &indices {
+                for &sb in &values {
+                    for &ib in &indices {
+                        let (a, b) = (e(sa, ia), e(sb, ib));
+                        assert_eq!(worse(&a, &b), a.rank_cmp(&b) == Ordering::Greater, "{sa} {ia} {sb} {ib}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
