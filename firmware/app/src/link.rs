@@ -81,8 +81,15 @@ impl<IO: Read + Write> Link<IO> {
             };
             self.stats.frames_bad = self.stats.frames_bad.wrapping_add(1);
             crate::log::debug!("bad frame: {}", error);
-            self.send(0, &Response::Error(WireError::Frame(error)));
+            self.refuse(error);
         }
+    }
+
+    /// Answers a bad frame. Out of line, so that its response (about 1 KB) does not sit in
+    /// [`Link::next_request`]'s frame while a good request is decoded.
+    #[inline(never)]
+    fn refuse(&mut self, error: FrameError) {
+        self.send(0, &Response::Error(WireError::Frame(error)));
     }
 
     /// Sends one response frame.

@@ -176,9 +176,9 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
                 }
                 Response::StateReset
             }
-            Request::Ping | Request::Info | Request::Stats => {
-                read_only(request, self.device, &self.link.stats, self.stack.as_ref())
-            }
+            Request::Ping => read_only(Query::Ping, self.device, &self.link.stats, self.stack.as_ref()),
+            Request::Info => read_only(Query::Info, self.device, &self.link.stats, self.stack.as_ref()),
+            Request::Stats => read_only(Query::Stats, self.device, &self.link.stats, self.stack.as_ref()),
         };
         self.link.send(id, &response);
     }
@@ -226,24 +226,53 @@ fn collect<IO: Read + Write>(
 ) -> CallEnd {
     let mut received = 0usize;
     loop {
-        let request = link.next_request();
-        let id = request.request_id;
-        let response = match &request.body {
-            Request::RankChunk(chunk) => push_chunk(session, &mut received, chunk),
-            Request::RankEnd => return CallEnd::Finish { id },
-            Request::RankBegin { now, k } => {
-                crate::log::debug!("rank call abandoned after {=usize} candidates", received);
-                return CallEnd::Restart { id, now: *now, k: *k };
-            }
-            request @ (Request::Ping | Request::Info | Request::Stats) => {
-                read_only(request, device, &link.stats, stack)
-            }
-            Request::LoadModel(_) | Request::LoadProfile(_) | Request::Feedback(_) | Request::ResetState => {
-                Response::Error(WireError::UnexpectedRequest)
-            }
+        // The request is dropped before the response is built, so the two (about 1 KB each)
+        // can share stack.
+        let (id, next) = {
+            let request = link.next_request();
+            let id = request.request_id;
+            let next = match &request.body {
+                Request::RankChunk(chunk) => Next::Chunk(push_chunk(session, &mut received, chunk)),
+                Request::RankEnd => return CallEnd::Finish { id },
+                Request::RankBegin { now, k } => {
+                    crate::log::debug!("rank call abandoned after {=usize} candidates", received);
+                    return CallEnd::Restart { id, now: *now, k: *k };
+                }
+                Request::Ping => Next::ReadOnly(Query::Ping),
+                Request::Info => Next::ReadOnly(Query::Info),
+                Request::Stats => Next::ReadOnly(Query::Stats),
+                Request::LoadModel(_) | Request::LoadProfile(_) | Request::Feedback(_) | Request::ResetState => {
+                    Next::Unexpected
+                }
+            };
+            (id, next)
+        };
+        let response = match next {
+            Next::Chunk(Ok(received)) => Response::ChunkAccepted { received },
+            Next::Chunk(Err(e)) => Response::Error(WireError::Rank(e)),
+            Next::ReadOnly(query) => read_only(query, device, &link.stats, stack),
+            Next::Unexpected => Response::Error(WireError::UnexpectedRequest),
         };
         link.send(id, &response);
     }
+}
+
+/// A request that reads and changes nothing (answered even while a rank call is open).
+#[derive(Clone, Copy)]
+enum Query {
+    Ping,
+    Info,
+    Stats,
+}
+
+/// What [`collect`] answers to a request that does not end the call.
+enum Next {
+    /// A chunk: the candidates received so far, or why it was refused.
+    Chunk(Result<u32, RankError>),
+    /// `Ping`, `Info` or `Stats`.
+    ReadOnly(Query),
+    /// A request that would change what the session reads.
+    Unexpected,
 }
 
 /// Validates a model blob and only then replaces the active model: a refused blob leaves
@@ -252,8 +281,10 @@ fn collect<IO: Read + Write>(
 pub fn load_model(active: &mut Model, blob: &[u8]) -> Response {
     match Model::from_blob(blob) {
         Ok(model) => {
-            crate::log::info!("model {=u32} loaded", model.model_id);
+            // Moved in first, logged from its place: a copy kept for the log would double the
+            // stack this takes.
             *active = model;
+            crate::log::info!("model {=u32} loaded", active.model_id);
             Response::ModelLoaded { model_id: active.model_id }
         }
         Err(e) => {
@@ -269,8 +300,9 @@ pub fn load_model(active: &mut Model, blob: &[u8]) -> Response {
 pub fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
     match Profile::from_blob(blob) {
         Ok(profile) => {
-            crate::log::info!("profile {=str} loaded", profile.config().name.as_str());
+            // As in `load_model`: moved in first, logged from its place.
             *active = profile;
+            crate::log::info!("profile {=str} loaded", active.config().name.as_str());
             Response::ProfileLoaded { name: active.config().name.clone() }
         }
         Err(e) => {
@@ -280,19 +312,23 @@ pub fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
     }
 }
 
-/// Scores and pools one chunk, or refuses it whole if it would pass the capacity.
+/// Scores and pools one chunk (the candidates received so far), or refuses it whole if it
+/// would pass the capacity.
 #[inline(never)]
-fn push_chunk(session: &mut RankSession<'_, MAX_CANDIDATES>, received: &mut usize, chunk: &[Candidate]) -> Response {
+fn push_chunk(
+    session: &mut RankSession<'_, MAX_CANDIDATES>,
+    received: &mut usize,
+    chunk: &[Candidate],
+) -> Result<u32, RankError> {
     if *received + chunk.len() > MAX_CANDIDATES {
-        let capacity = MAX_CANDIDATES as u32;
-        return Response::Error(WireError::Rank(RankError::TooManyCandidates { capacity }));
+        return Err(RankError::TooManyCandidates { capacity: MAX_CANDIDATES as u32 });
     }
     for candidate in chunk {
         // Cannot fail: the capacity was checked for the whole chunk.
         let _ = session.push(candidate);
     }
     *received += chunk.len();
-    Response::ChunkAccepted { received: *received as u32 }
+    Ok(*received as u32)
 }
 
 /// Builds the page (re-ranking the pools), counts the call and sends the answer.
@@ -310,9 +346,9 @@ fn finish<IO: Read + Write>(session: &mut RankSession<'_, MAX_CANDIDATES>, k: u8
 
 /// `Ping`, `Info` and `Stats`: they read and change nothing, so a rank call may be open.
 #[inline(never)]
-fn read_only(request: &Request, device: &Device, stats: &DeviceStats, stack: Option<&StackProbe>) -> Response {
-    match request {
-        Request::Info => Response::Info(DeviceInfo {
+fn read_only(query: Query, device: &Device, stats: &DeviceStats, stack: Option<&StackProbe>) -> Response {
+    match query {
+        Query::Info => Response::Info(DeviceInfo {
             wire_version: WIRE_VERSION,
             core_version: crate::CORE_VERSION,
             max_candidates: MAX_CANDIDATES as u32,
@@ -320,7 +356,7 @@ fn read_only(request: &Request, device: &Device, stats: &DeviceStats, stack: Opt
             model_id: device.model.model_id,
             profile: device.profile.config().name.clone(),
         }),
-        Request::Stats => {
+        Query::Stats => {
             if let Some(probe) = stack {
                 crate::log::info!(
                     "stack peak: {=u32} bytes (of {=u32} painted{=str})",
@@ -331,7 +367,7 @@ fn read_only(request: &Request, device: &Device, stats: &DeviceStats, stack: Opt
             }
             Response::Stats(*stats)
         }
-        _ => Response::Pong,
+        Query::Ping => Response::Pong,
     }
 }
 
