@@ -8,7 +8,12 @@
 #![no_std]
 #![no_main]
 
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
+
 use cortex_m_rt::{entry, exception, ExceptionFrame};
+use edgerank_core::model::Model;
+use edgerank_core::state::UserState;
 use edgerank_device::link::Link;
 use edgerank_device::persist::{RamFlash, Store};
 use edgerank_device::stack::StackProbe;
@@ -53,9 +58,32 @@ fn init(boots: u32) -> (&'static mut Device, &'static mut Link<CmsdkUart>, &'sta
     (device, link, store)
 }
 
+/// The device state, built field by field in its static. (`Device::boot()` returns 4.7 KB by
+/// value; built as a temporary and then moved, it made the boot the deepest point of the
+/// firmware's stack.)
 #[inline(never)]
 fn init_device() -> &'static mut Device {
-    cortex_m::singleton!(: Device = Device::boot()).expect("first and only call")
+    static mut DEVICE: (MaybeUninit<Device>, bool) = (MaybeUninit::uninit(), false);
+    // SAFETY: nothing else refers to DEVICE (it is local to this function), the flag makes a
+    // second call panic instead of aliasing the first one's reference, and every field of
+    // `Device` is written before `assume_init_mut` (`device_fields` fails to compile if a
+    // field is added).
+    unsafe {
+        let slot = &mut *addr_of_mut!(DEVICE);
+        assert!(!slot.1, "first and only call");
+        slot.1 = true;
+        let device = slot.0.as_mut_ptr();
+        addr_of_mut!((*device).model).write(Model::default());
+        addr_of_mut!((*device).user).write(UserState::new());
+        addr_of_mut!((*device).profile).write(Device::boot_profile());
+        slot.0.assume_init_mut()
+    }
+}
+
+/// The fields `init_device` writes: all of them (this stops compiling if one is added).
+#[allow(dead_code)]
+fn device_fields(device: Device) {
+    let Device { model: _, profile: _, user: _ } = device;
 }
 
 #[inline(never)]

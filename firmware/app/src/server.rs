@@ -67,12 +67,16 @@ pub struct Device {
 impl Device {
     /// The built-in model, the [`BOOT_PROFILE`], and a fresh user.
     pub fn boot() -> Self {
-        let profile = match Profile::compile(BOOT_PROFILE.config()) {
+        Self { model: Model::default(), profile: Self::boot_profile(), user: UserState::new() }
+    }
+
+    /// The [`BOOT_PROFILE`], compiled.
+    pub fn boot_profile() -> Profile {
+        match Profile::compile(BOOT_PROFILE.config()) {
             Ok(p) => p,
             // The core's tests compile every built-in profile: this cannot fail.
             Err(e) => panic!("built-in profile does not compile: {e}"),
-        };
-        Self { model: Model::default(), profile, user: UserState::new() }
+        }
     }
 
     /// Takes over what `store` kept from before the reset (see [`crate::persist`]), one value
