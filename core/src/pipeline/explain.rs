@@ -47,6 +47,9 @@ pub trait Trace {
     /// Whether this trace wants the output of heads the profile gives no weight (they cannot
     /// change the score, so the ranking path skips them).
     const RECORDS_HEADS: bool = false;
+    /// Whether this trace wants each multiplier one by one (the ranking path applies some as
+    /// a product computed earlier: the filter's integrity product).
+    const RECORDS_FACTORS: bool = false;
     /// A head's output and its contribution to the weighted sum.
     #[inline(always)]
     fn head(&mut self, _head: Head, _value: HeadValue, _contribution: Score) {}
@@ -96,6 +99,7 @@ pub struct Explanation {
 
 impl Trace for Explanation {
     const RECORDS_HEADS: bool = true;
+    const RECORDS_FACTORS: bool = true;
     fn head(&mut self, head: Head, value: HeadValue, contribution: Score) {
         self.head_values[head.index()] = value;
         self.contributions[head.index()] = contribution;

@@ -56,10 +56,14 @@ pub fn score<T: Trace>(
         chain.apply(FactorKind::Reply, profile.reply_factor);
     }
     chain.apply(FactorKind::Fatigue, admitted.fatigue);
-    // The filter computed the product already; only a candidate some rule fired on needs the
-    // rules again, to record each factor.
-    if admitted.integrity != crate::num::Factor::ONE {
+    // The filter computed the integrity product already: the ranking path multiplies by it,
+    // and only an explanation runs the rules again to record each factor. Both give the same
+    // score: factors combine by adding logarithms, which saturate only at a floor below every
+    // score's (`FACTOR_FLOOR`), so the grouping does not matter.
+    if T::RECORDS_FACTORS {
         integrity::apply(profile, c, &mut chain);
+    } else {
+        chain.product = chain.product.then(admitted.integrity);
     }
     Scored { base, unplaced: base.scaled(chain.product) }
 }

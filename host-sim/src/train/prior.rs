@@ -91,6 +91,6 @@ pub fn model() -> Model {
 mod tests {
     #[test]
     fn the_prior_model_is_valid() {
-        super::model().validate().expect("valid");
+        assert_eq!(super::model().validate(), Ok(()));
     }
 }
