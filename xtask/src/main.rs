@@ -38,9 +38,9 @@ enum Task {
     /// Build the firmware and run the protocol firmware's tests in QEMU on both boards.
     QemuTest,
     /// Instruction counts per candidate (fixed point and f32; QEMU -icount: instructions, not
-    /// cycles), sizes and stack peak per target and batch size, as JSON lines (also written to
-    /// target/device-bench.jsonl). Fails when a figure exceeds benches/device-budget.json by
-    /// more than 2 %.
+    /// cycles), sizes and stack peak (cold boot, and warm boot restoring a stored user state)
+    /// per target and batch size, as JSON lines (also written to target/device-bench.jsonl).
+    /// Fails when a figure exceeds benches/device-budget.json by more than 2 %.
     DeviceBench {
         /// Rewrite benches/device-budget.json from the measured figures instead of checking.
         #[arg(long)]

@@ -1,5 +1,6 @@
 //! Prints one JSON object per line for each QEMU target and batch size: instructions per
-//! candidate (fixed point and the f32 reference), sizes and stack of the firmware. Run by
+//! candidate (fixed point and the f32 reference), sizes and stack of the firmware (after a
+//! cold boot, and after a warm boot that restores a full stored user state). Run by
 //! `cargo xtask device-bench`, which builds the firmware first; `--out FILE` also writes the
 //! lines to FILE.
 //!
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use edgerank_core::model::Model;
 use edgerank_core::profile::Platform;
-use edgerank_tests::device::bench::{protocol_stack_peak, run_bench_firmware, sizes};
+use edgerank_tests::device::bench::{protocol_stack_peak, run_bench_firmware, sizes, warm_stack_peak};
 use edgerank_tests::device::{BENCH_FIRMWARE, BOARDS, PROTOCOL_FIRMWARE};
 use serde_json::json;
 
@@ -52,6 +53,7 @@ fn run() -> Result<Vec<String>, String> {
         for b in &bench.lines {
             let profile = Platform::from_name(&b.profile).ok_or_else(|| format!("unknown profile {}", b.profile))?;
             let stack_peak = protocol_stack_peak(&board, b.n as usize, profile)?;
+            let warm = warm_stack_peak(&board, b.n as usize, profile)?;
             let per = |total: u64| (total as f64 / b.n as f64 * 10.0).round() / 10.0;
             lines.push(
                 json!({
@@ -67,6 +69,9 @@ fn run() -> Result<Vec<String>, String> {
                     "data": data,
                     "bss": bss,
                     "stack_peak": stack_peak,
+                    "stack_peak_warm": warm.stack_peak,
+                    "warm_user_state_blob": warm.user_blob,
+                    "ram": data + bss + u64::from(stack_peak.max(warm.stack_peak)),
                 })
                 .to_string(),
             );
@@ -75,7 +80,9 @@ fn run() -> Result<Vec<String>, String> {
     eprintln!(
         "instructions_per_candidate: instructions executed (QEMU -icount shift=0, via SysTick), not cycles; \
          text/data/bss: arm-none-eabi-size of {PROTOCOL_FIRMWARE}; stack_peak: its stack high-water mark in bytes \
-         after booting and ranking one batch of that size over the serial link"
+         after a cold boot and one rank call of that size over the serial link; stack_peak_warm: the same after a \
+         warm reset that restores a full stored user state (warm_user_state_blob bytes), model and profile; \
+         ram: data + bss + the larger stack peak"
     );
     Ok(lines)
 }

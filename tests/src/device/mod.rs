@@ -9,6 +9,7 @@
 //!   host with the same core code, frame for frame.
 //! - [`traffic`]: random rank sessions, feedback and garbage frames.
 //! - [`bench`]: what `cargo xtask device-bench` measures (instruction counts, sizes, stack).
+//! - [`reboot`]: a firmware in QEMU that can be reset and boots again (warm boots).
 //! - [`Checked`]: a device and its mirror together: whatever is sent goes to both, and
 //!   every frame the device sends back must equal the mirror's, byte for byte.
 //!
@@ -17,6 +18,7 @@
 
 pub mod bench;
 pub mod mirror;
+pub mod reboot;
 pub mod traffic;
 
 use std::collections::VecDeque;
