@@ -7,6 +7,7 @@
 //! ([`UserState::apply`]), and its size never depends on how much feedback arrives.
 
 mod learn;
+mod restore;
 mod tables;
 
 use serde::{Deserialize, Serialize};
@@ -140,20 +141,27 @@ impl UserState {
     }
 
     /// Reads a persisted state, checking its checksum, version and internal consistency.
+    /// (A device restoring its state at boot: [`UserState::restore_from_blob`], in place.)
     pub fn from_blob(bytes: &[u8]) -> Result<Self, crate::error::BlobError> {
         let state: UserState = crate::wire::decode_checked(bytes)?;
-        if state.format_version != STATE_FORMAT_VERSION {
-            return Err(crate::error::BlobError::UnsupportedVersion(state.format_version));
+        state.check_restored()?;
+        Ok(state)
+    }
+
+    /// The checks of a decoded blob: version, ranges, table consistency.
+    fn check_restored(&self) -> Result<(), crate::error::BlobError> {
+        if self.format_version != STATE_FORMAT_VERSION {
+            return Err(crate::error::BlobError::UnsupportedVersion(self.format_version));
         }
         let in_range = |f: &Feature| f.raw().unsigned_abs() <= Feature::ONE.raw() as u16;
-        if !state.topics.iter().all(in_range)
-            || !state.session.iter().all(in_range)
-            || !state.authors.is_consistent()
-            || !state.mutes.is_consistent()
+        if !self.topics.iter().all(in_range)
+            || !self.session.iter().all(in_range)
+            || !self.authors.is_consistent()
+            || !self.mutes.is_consistent()
         {
             return Err(crate::error::BlobError::OutOfRange);
         }
-        Ok(state)
+        Ok(())
     }
 }
 

@@ -31,7 +31,7 @@ pub struct AuthorEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorTable {
     #[serde(with = "crate::util::serde_array")]
-    slots: [AuthorEntry; AUTHOR_SLOTS],
+    pub(super) slots: [AuthorEntry; AUTHOR_SLOTS],
 }
 
 impl AuthorTable {
@@ -130,8 +130,8 @@ pub const MUTE_SLOTS: usize = 32;
 /// in the list) costs one bit test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MuteList {
-    records: heapless::Vec<MuteRecord, MUTE_SLOTS>,
-    filter: u64,
+    pub(super) records: heapless::Vec<MuteRecord, MUTE_SLOTS>,
+    pub(super) filter: u64,
 }
 
 impl MuteList {
@@ -225,11 +225,11 @@ pub const SEEN_SLOTS: usize = 2 << SEEN_SET_BITS;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenSet {
     #[serde(with = "crate::util::serde_array")]
-    ids: [u32; SEEN_SLOTS],
+    pub(super) ids: [u32; SEEN_SLOTS],
     /// Bit per slot: occupied.
-    valid: [u64; SEEN_SLOTS / 64],
+    pub(super) valid: [u64; SEEN_SLOTS / 64],
     /// Bit per set: which way was written last.
-    newer: [u64; SEEN_SLOTS / 128],
+    pub(super) newer: [u64; SEEN_SLOTS / 128],
 }
 
 impl SeenSet {

@@ -16,7 +16,8 @@
 //! 3 bytes, so requiring them makes a device and a host agree on every input, error kind
 //! included.
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Serialize;
 
 use crate::error::BlobError;
 
@@ -48,6 +49,42 @@ pub fn decode_checked<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T
         return Err(BlobError::Malformed);
     }
     Ok(value)
+}
+
+/// A value that can be decoded into its place (see [`decode_checked_into`]).
+pub(crate) trait DecodeInPlace: Serialize {
+    /// Decodes from `deserializer` into `self`, writing each part where it belongs, with no
+    /// temporary value of `Self`. On error `self` may be partly written.
+    fn decode_in_place<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error>;
+}
+
+/// [`decode_checked`] into a place instead of returning a value: the content is decoded
+/// straight into `*place`, then the same checks apply, the canonical-encoding one to `*place`.
+/// On error `*place` may be partly written.
+pub(crate) fn decode_checked_into<T: DecodeInPlace>(bytes: &[u8], place: &mut T) -> Result<(), BlobError> {
+    let content = checked_content(bytes)?;
+    let mut de = postcard::Deserializer::from_bytes(content);
+    place.decode_in_place(&mut de).map_err(|_| BlobError::Malformed)?;
+    let rest = de.finalize().map_err(|_| BlobError::Malformed)?;
+    if !rest.is_empty() || !is_canonical(place, content) {
+        return Err(BlobError::Malformed);
+    }
+    Ok(())
+}
+
+/// The content of a checksummed encoding, once its length and checksum are verified (as in
+/// [`decode_checked`], which keeps its own copy of these lines: the frame decoder inlines it).
+fn checked_content(bytes: &[u8]) -> Result<&[u8], BlobError> {
+    if bytes.len() <= CRC_LEN {
+        return Err(BlobError::Truncated);
+    }
+    let (content, crc) = bytes.split_at(bytes.len() - CRC_LEN);
+    let mut stored = [0u8; CRC_LEN];
+    stored.copy_from_slice(crc);
+    if CRC.checksum(content) != u32::from_le_bytes(stored) {
+        return Err(BlobError::BadChecksum);
+    }
+    Ok(content)
 }
 
 /// Whether `value` encodes to exactly `bytes` (compared as it is encoded: no buffer needed).

@@ -19,6 +19,7 @@ pub mod frame;
 pub mod messages;
 
 pub use codec::{decode_checked, encode_checked, CRC};
+pub(crate) use codec::{decode_checked_into, DecodeInPlace};
 pub use frame::{decode_frame, encode_frame, Feed, FrameReader, MAX_FRAME, MAX_PAYLOAD};
 pub use messages::{
     DeviceInfo, DeviceStats, Envelope, FrameError, RankedPage, Request, Response, WireError, CANDIDATES_PER_CHUNK,

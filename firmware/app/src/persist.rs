@@ -7,9 +7,13 @@
 //! have been moved on, and an item interrupted by a power cut is ignored at the next boot, so
 //! a read after any cut returns either the newest committed value or the one before it. On top
 //! of that, every value is one of the core's checksummed, versioned blobs, validated again when
-//! it is read back ([`UserState::from_blob`], [`Model::from_blob`], [`Profile::from_blob`]):
-//! anything that does not validate is dropped and the built-in default is used instead, so a
-//! boot always succeeds.
+//! it is read back ([`UserState::restore_from_blob`], [`Model::from_blob`],
+//! [`Profile::from_blob`]): anything that does not validate is dropped and the built-in default
+//! is used instead, so a boot always succeeds.
+//!
+//! A boot restores each value straight into the state the device serves from
+//! ([`Store::restore_with`]); the user state, the largest value (2.5 KB when full), is decoded
+//! in place: decoded as a value it took a 15 KB stack frame, the deepest point of a warm boot.
 //!
 //! sequential-storage is written for async flash drivers; [`Blocking`] adapts a blocking
 //! driver and [`block_on`] runs its futures, which complete without waiting.
@@ -86,20 +90,15 @@ pub struct Restored {
     pub erased: bool,
 }
 
-/// One valid value read back from storage.
-#[allow(clippy::large_enum_variant)]
-pub enum Stored {
-    /// The user state.
-    User(UserState),
-    /// The model last loaded.
-    Model(Model),
-    /// The profile last loaded.
-    Profile(Profile),
-}
-
-/// What [`Store::restore_with`] found besides the values it handed over.
+/// What [`Store::restore_with`] restored and found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RestoreOutcome {
+    /// Whether a stored user state validated and was restored.
+    pub user: bool,
+    /// Whether a stored model validated and was restored.
+    pub model: bool,
+    /// Whether a stored profile validated and was restored.
+    pub profile: bool,
     /// Stored values that did not validate (dropped).
     pub invalid: u8,
     /// Whether the storage held nothing valid (or was unreadable) and was erased.
@@ -132,33 +131,47 @@ impl<F: NorFlash> Store<F> {
     /// Reads what is stored. Unreadable storage (never written, or damaged beyond repair) is
     /// erased; a value that does not validate is dropped. Never fails: the device boots.
     pub fn restore(&mut self) -> Restored {
-        let mut restored = Restored::default();
-        let outcome = self.restore_with(|value| match value {
-            Stored::User(user) => restored.user = Some(user),
-            Stored::Model(model) => restored.model = Some(model),
-            Stored::Profile(profile) => restored.profile = Some(profile),
-        });
-        restored.invalid = outcome.invalid;
-        restored.erased = outcome.erased;
-        restored
+        let mut user = UserState::new();
+        let mut model = Model::default();
+        let mut profile = crate::server::Device::boot_profile();
+        let outcome = self.restore_with(&mut user, &mut model, &mut profile);
+        Restored {
+            user: outcome.user.then_some(user),
+            model: outcome.model.then_some(model),
+            profile: outcome.profile.then_some(profile),
+            invalid: outcome.invalid,
+            erased: outcome.erased,
+        }
     }
 
-    /// [`Store::restore`], handing each valid value to `take` as soon as it is decoded instead
-    /// of collecting all three: only one value is held at a time (a device restores straight
-    /// into its statics, with a fraction of the stack).
+    /// [`Store::restore`] straight into the device's state: each stored value that validates
+    /// replaces the value in its place, and the others are left as they are (the built-in
+    /// defaults at boot; `user` should be a fresh state). The user state is decoded in place
+    /// ([`UserState::restore_from_blob`]: no state-sized temporary), the model and profile one
+    /// at a time in their own out-of-line decoders, so a warm boot's stack stays below that
+    /// of serving a rank call.
     ///
-    /// Two passes over the same, unchanged flash: the first only checks what validates, so
-    /// that `take` sees nothing when the store is unreadable or holds nothing valid (it is
-    /// erased then, as in [`Store::restore`]); the second reads the values again and hands
-    /// them over.
-    pub fn restore_with(&mut self, mut take: impl FnMut(Stored)) -> RestoreOutcome {
+    /// Two passes over the same, unchanged flash: the first checks what validates (restoring
+    /// the user state on the way), so that nothing is restored when the store is unreadable
+    /// or holds nothing valid (it is erased then, and `user` is left fresh); the second
+    /// decodes the model and profile again, into their places.
+    pub fn restore_with(&mut self, user: &mut UserState, model: &mut Model, profile: &mut Profile) -> RestoreOutcome {
         let mut valid = 0u8;
         let mut invalid = 0u8;
         let mut readable = true;
+        let mut user_restored = false;
         for key in KEYS {
-            match self.load(key) {
-                Ok(Some(Ok(_))) => valid += 1,
-                Ok(Some(Err(()))) => invalid += 1,
+            let validates = match key {
+                KEY_USER => self.load(key, |bytes| decode_user(bytes, user)),
+                KEY_MODEL => self.load(key, |bytes| decode_model(bytes, None)),
+                _ => self.load(key, |bytes| decode_profile(bytes, None)),
+            };
+            match validates {
+                Ok(Some(true)) => {
+                    valid += 1;
+                    user_restored |= key == KEY_USER;
+                }
+                Ok(Some(false)) => invalid += 1,
                 Ok(None) => {}
                 Err(_) => {
                     readable = false;
@@ -173,17 +186,17 @@ impl<F: NorFlash> Store<F> {
             if !readable {
                 crate::log::warn!("storage unreadable: erasing it");
             }
+            if user_restored {
+                *user = UserState::new();
+            }
             if block_on(self.map.erase_all()).is_err() {
                 crate::log::error!("storage erase failed: running without persistence");
             }
-            return RestoreOutcome { invalid, erased: true };
+            return RestoreOutcome { invalid, erased: true, ..RestoreOutcome::default() };
         }
-        for key in KEYS {
-            if let Ok(Some(Ok(value))) = self.load(key) {
-                take(value);
-            }
-        }
-        RestoreOutcome { invalid, erased: false }
+        let model_restored = self.load(KEY_MODEL, |bytes| decode_model(bytes, Some(model))) == Ok(Some(true));
+        let profile_restored = self.load(KEY_PROFILE, |bytes| decode_profile(bytes, Some(profile))) == Ok(Some(true));
+        RestoreOutcome { user: user_restored, model: model_restored, profile: profile_restored, invalid, erased: false }
     }
 
     /// The bytes stored under `key`.
@@ -192,18 +205,12 @@ impl<F: NorFlash> Store<F> {
         Ok(block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &key))?)
     }
 
-    /// The value stored under `key`, decoded and validated (`Err(())`: it does not validate).
-    /// Out of line: its temporaries leave the stack before the value is used.
+    /// The value stored under `key`, handed to `decode` (which says whether it validates);
+    /// `None` when nothing is stored. Out of line, once per decoder: the bytes are read before
+    /// the decoder's frame is entered, and each decoder's temporaries stay in its own frame.
     #[inline(never)]
-    fn load(&mut self, key: u8) -> Result<Option<Result<Stored, ()>>, StoreError> {
-        let Some(bytes) = self.fetch(key)? else {
-            return Ok(None);
-        };
-        Ok(Some(match key {
-            KEY_USER => decode_user(bytes),
-            KEY_MODEL => decode_model(bytes),
-            _ => decode_profile(bytes),
-        }))
+    fn load(&mut self, key: u8, decode: impl FnOnce(&[u8]) -> bool) -> Result<Option<bool>, StoreError> {
+        Ok(self.fetch(key)?.map(decode))
     }
 
     /// Commits the user state.
@@ -231,21 +238,35 @@ impl<F: NorFlash> Store<F> {
     }
 }
 
-// One decoder per kind of value, out of line: their temporaries do not share a frame.
+// One decoder per kind of value, out of line: their temporaries do not share a frame. Each
+// says whether the value validates, and only then writes it to `into` (the user state is
+// decoded in place, and left fresh if it does not validate).
 
 #[inline(never)]
-fn decode_user(bytes: &[u8]) -> Result<Stored, ()> {
-    UserState::from_blob(bytes).map(Stored::User).map_err(drop)
+fn decode_user(bytes: &[u8], into: &mut UserState) -> bool {
+    into.restore_from_blob(bytes).is_ok()
 }
 
 #[inline(never)]
-fn decode_model(bytes: &[u8]) -> Result<Stored, ()> {
-    Model::from_blob(bytes).map(Stored::Model).map_err(drop)
+fn decode_model(bytes: &[u8], into: Option<&mut Model>) -> bool {
+    match (Model::from_blob(bytes), into) {
+        (Ok(model), Some(into)) => {
+            *into = model;
+            true
+        }
+        (decoded, _) => decoded.is_ok(),
+    }
 }
 
 #[inline(never)]
-fn decode_profile(bytes: &[u8]) -> Result<Stored, ()> {
-    Profile::from_blob(bytes).map(Stored::Profile).map_err(drop)
+fn decode_profile(bytes: &[u8], into: Option<&mut Profile>) -> bool {
+    match (Profile::from_blob(bytes), into) {
+        (Ok(profile), Some(into)) => {
+            *into = profile;
+            true
+        }
+        (decoded, _) => decoded.is_ok(),
+    }
 }
 
 /// A user state written straight into sequential-storage's buffer as its blob (no second

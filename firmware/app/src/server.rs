@@ -43,7 +43,7 @@ use embedded_io::{Read, Write};
 use embedded_storage::nor_flash::NorFlash;
 
 use crate::link::Link;
-use crate::persist::{Persist, Store, Stored};
+use crate::persist::{Persist, Store};
 use crate::stack::StackProbe;
 
 /// Most candidates per rank call.
@@ -79,30 +79,22 @@ impl Device {
         }
     }
 
-    /// Takes over what `store` kept from before the reset (see [`crate::persist`]), one value
-    /// at a time, straight into place.
+    /// Takes over what `store` kept from before the reset (see [`crate::persist`]): each
+    /// stored value that validates is decoded straight into its place. Call it on a freshly
+    /// booted device.
     pub fn restore_from<F: NorFlash>(&mut self, store: &mut Store<F>) {
-        let outcome = store.restore_with(|value| self.take(value));
+        let outcome = store.restore_with(&mut self.user, &mut self.model, &mut self.profile);
+        if outcome.user {
+            crate::log::info!("restored user state ({=u32} events)", self.user.events);
+        }
+        if outcome.model {
+            crate::log::info!("restored model {=u32}", self.model.model_id);
+        }
+        if outcome.profile {
+            crate::log::info!("restored profile {=str}", self.profile.config().name.as_str());
+        }
         if outcome.invalid > 0 {
             crate::log::warn!("{=u8} stored values did not validate: defaults used", outcome.invalid);
-        }
-    }
-
-    /// Takes over one value read back from storage.
-    fn take(&mut self, value: Stored) {
-        match value {
-            Stored::User(user) => {
-                crate::log::info!("restored user state ({=u32} events)", user.events);
-                self.user = user;
-            }
-            Stored::Model(model) => {
-                crate::log::info!("restored model {=u32}", model.model_id);
-                self.model = model;
-            }
-            Stored::Profile(profile) => {
-                crate::log::info!("restored profile {=str}", profile.config().name.as_str());
-                self.profile = profile;
-            }
         }
     }
 }

@@ -299,3 +299,38 @@ fn a_stored_blob_that_no_longer_validates_is_dropped() {
     let (found, r, _) = restore(store.into_flash());
     assert_eq!((found.model, r.invalid), (None, 1));
 }
+
+#[test]
+fn a_stored_user_state_that_no_longer_validates_leaves_a_fresh_state() {
+    // A user state of another format version, next to a valid model: the state is dropped
+    // (the place it was decoded into is fresh again), the model is restored.
+    let mut old = saves().into_iter().find_map(|s| if let Save::User(u) = s { Some(*u) } else { None }).unwrap();
+    old.format_version = 1;
+    let model = Model { model_id: 77, ..Model::default() };
+    let mut buf = [0u8; edgerank_core::model::MODEL_BLOB_MAX];
+    let mut store = Store::new(CutFlash::new(), RANGE).unwrap();
+    assert!(store.save_user(&old).is_ok());
+    assert!(store.save_model(model.to_blob(&mut buf).unwrap()).is_ok());
+    let mut store = Store::new(store.into_flash(), RANGE).unwrap();
+    let (mut user, mut m, mut p) =
+        (UserState::new(), Model::default(), Profile::compile(Platform::X.config()).unwrap());
+    let outcome = store.restore_with(&mut user, &mut m, &mut p);
+    assert_eq!((outcome.user, outcome.model, outcome.profile, outcome.invalid), (false, true, false, 1));
+    assert_eq!((user, m.model_id), (UserState::new(), 77));
+}
+
+#[test]
+fn restore_with_writes_only_what_validates_and_keeps_the_rest() {
+    // Only a user state stored: it is restored in place; the model and profile keep what
+    // their places held (the built-in ones at boot).
+    let user = saves().into_iter().find_map(|s| if let Save::User(u) = s { Some(*u) } else { None }).unwrap();
+    let mut store = Store::new(CutFlash::new(), RANGE).unwrap();
+    assert!(store.save_user(&user).is_ok());
+    let mut store = Store::new(store.into_flash(), RANGE).unwrap();
+    let boot_model = Model { model_id: 5, ..Model::default() };
+    let boot_profile = Profile::compile(Platform::Threads.config()).unwrap();
+    let (mut u, mut m, mut p) = (UserState::new(), boot_model.clone(), boot_profile.clone());
+    let outcome = store.restore_with(&mut u, &mut m, &mut p);
+    assert_eq!((outcome.user, outcome.model, outcome.profile, outcome.invalid), (true, false, false, 0));
+    assert_eq!((u, m, p), (user, boot_model, boot_profile));
+}
