@@ -77,7 +77,11 @@ fn a_full_state_round_trips_in_place_over_another_state() {
     let other = user(&seeds[..100]);
     assert_eq!(agree(&blob(&full), other), Ok(full.clone()));
     // And a fresh state over a full one.
-    assert_eq!(agree(&blob(&UserState::new()), full), Ok(UserState::new()));
+    assert_eq!(agree(&blob(&UserState::new()), full.clone()), Ok(UserState::new()));
+    // A reset in place gives the fresh state too.
+    let mut reset = full;
+    reset.reset();
+    assert_eq!(reset, UserState::new());
 }
 
 #[test]

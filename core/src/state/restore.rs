@@ -27,18 +27,19 @@ impl UserState {
     /// [`UserState::from_blob`], decoded in place into `self` instead of returned: no state-sized
     /// temporary, so the stack it takes does not grow with the state (for a device restoring
     /// its state at boot). Accepts exactly the blobs `from_blob` accepts, with the same errors.
-    /// On error `self` is a fresh state ([`UserState::new`]).
+    /// On error `self` is a fresh state ([`UserState::reset`]).
     pub fn restore_from_blob(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
         let result = crate::wire::decode_checked_into(bytes, self).and_then(|()| self.check_restored());
         if result.is_err() {
-            self.clear_in_place();
+            self.reset();
         }
         result
     }
 
-    /// `*self = UserState::new()`, field by field (assigning a new state whole builds it on the
-    /// stack first).
-    fn clear_in_place(&mut self) {
+    /// Back to a fresh state ([`UserState::new`]), in place. Assigning `UserState::new()`
+    /// builds the whole state on the stack first; on a device that is 2.5 KB in the frame of
+    /// whatever resets it.
+    pub fn reset(&mut self) {
         let UserState { format_version, topics, session, session_at, authors, mutes, seen, events, last_event_at } =
             self;
         *format_version = STATE_FORMAT_VERSION;

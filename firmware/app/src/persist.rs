@@ -187,7 +187,7 @@ impl<F: NorFlash> Store<F> {
                 crate::log::warn!("storage unreadable: erasing it");
             }
             if user_restored {
-                *user = UserState::new();
+                user.reset();
             }
             if block_on(self.map.erase_all()).is_err() {
                 crate::log::error!("storage erase failed: running without persistence");
