@@ -6,6 +6,7 @@
 //! | `engagement_only` | the core with [`engagement_only_config`]: likes, comments, shares; no integrity | after every item |
 //! | `facebook` ... `x` | the core with each built-in platform profile | after every item (on device) |
 //! | `oracle` | ground-truth expected satisfaction (the ceiling) | after every item |
+//! | `tiktok_on_device` | the core with the TikTok profile; the rest of the page re-ranked after every item | after every item |
 //! | `tiktok_server_only` | the core with the TikTok profile | once, at session end |
 //!
 //! Chronological and oracle pages still respect the device's hard filters (items already
@@ -30,8 +31,11 @@ pub const MAX_PAGE: usize = 32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Refresh {
-    /// After every item (on-device learning).
+    /// After every item (on-device learning); pages are ranked whole.
     PerItem,
+    /// After every item, and the rest of the page is re-ranked from the whole batch with the
+    /// updated state before the next item is shown (on-device re-ranking).
+    PerItemReranked,
     /// Once per session, at its end (the server-side baseline).
     PerSession,
     /// Never (no personalisation from feedback; a reference).
@@ -107,6 +111,12 @@ impl Policy {
             v.push(Policy::new(p.name(), Ranker::Core, Some(p.config()), Refresh::PerItem));
         }
         v.push(Policy::new("oracle", Ranker::Oracle, None, Refresh::PerItem));
+        v.push(Policy::new(
+            "tiktok_on_device",
+            Ranker::Core,
+            Some(Platform::TikTok.config()),
+            Refresh::PerItemReranked,
+        ));
         v.push(Policy::new("tiktok_server_only", Ranker::Core, Some(Platform::TikTok.config()), Refresh::PerSession));
         v
     }

@@ -216,7 +216,8 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
         }
     }
 
-    let per_item = env.policy.refresh == Refresh::PerItem;
+    let rerank = env.policy.refresh == Refresh::PerItemReranked;
+    let per_item = env.policy.refresh == Refresh::PerItem || rerank;
     let mut pending: Vec<Feedback> = Vec::new();
     let mut elapsed = 0.0f64;
     let mut sat = user.threshold as f64 + 0.2;
@@ -235,7 +236,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             .zip(&truth)
             .map(|(c, &r)| if admit(c, &u.state, &env.policy.neutral, now).is_err() { -1.0 } else { r })
             .collect();
-        let page = env.policy.rank_page(env.model, &u.state, now, &cands, &relevance, env.page_size);
+        let mut page = env.policy.rank_page(env.model, &u.state, now, &cands, &relevance, env.page_size);
         if let Some(device) = env.server.observer() {
             device.ranked(plan.user, &u.state, now, &cands, env.page_size, &page);
         }
@@ -275,16 +276,19 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
         }
         first_page = false;
         // The model's inputs and watch-time prediction, from the state the page was ranked with.
-        let inputs: Vec<[Feature; FEATURES]> = page
+        let mut inputs: Vec<[Feature; FEATURES]> = page
             .iter()
             .map(|&(i, _)| {
                 let c = &cands[i];
                 features::build(c, &u.state, now.saturating_sub(c.created_at))
             })
             .collect();
-        let predicted: Vec<f64> = inputs.iter().map(|x| env.model.evaluate(x).watch_time().to_f64()).collect();
+        let mut predicted: Vec<f64> = inputs.iter().map(|x| env.model.evaluate(x).watch_time().to_f64()).collect();
 
-        for (p, &(i, _)) in page.iter().enumerate() {
+        let mut p = 0;
+        while p < page.len() {
+            let i = page[p].0;
+            p += 1;
             let t = start + elapsed as u32;
             let c = &cands[i];
             let id = ids[i];
@@ -370,12 +374,12 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 if position < SESSION_POSITIONS {
                     acc.pos_watch[position] += o.played_s;
                 }
-                watched.push((predicted[p], o.played_s));
+                watched.push((predicted[p - 1], o.played_s));
                 if let Some(log) = out.log.as_mut() {
                     log.push(LoggedView {
                         user: plan.user,
                         session: plan.index,
-                        x: inputs[p],
+                        x: inputs[p - 1],
                         duration_ms: c.duration_ms,
                         played_s: o.played_s,
                         outcome: o,
@@ -399,6 +403,33 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             if rng::chance(&mut rng, p_quit) || elapsed > hard_cap {
                 quit = true;
                 break;
+            }
+            if rerank && p < page.len() {
+                // On-device re-ranking: the rest of the page is ranked again from the whole
+                // batch with the state this item's feedback just updated.
+                let t = start + elapsed as u32;
+                let relevance: Vec<f64> = cands
+                    .iter()
+                    .zip(&truth)
+                    .map(|(c, &r)| if admit(c, &u.state, &env.policy.neutral, t).is_err() { -1.0 } else { r })
+                    .collect();
+                let shown: Vec<usize> = page[..p].iter().map(|&(i, _)| i).collect();
+                let rest = env.policy.rank_page(env.model, &u.state, t, &cands, &relevance, page.len() - p);
+                if let Some(device) = env.server.observer() {
+                    device.ranked(plan.user, &u.state, t, &cands, page.len() - p, &rest);
+                }
+                // Items just shown are in the seen set, so the core never returns them;
+                // the filter below only guards the page against a repeat.
+                page.truncate(p);
+                page.extend(rest.into_iter().filter(|(i, _)| !shown.contains(i)));
+                inputs.truncate(p);
+                predicted.truncate(p);
+                for &(i, _) in &page[p..] {
+                    let c = &cands[i];
+                    let x = features::build(c, &u.state, t.saturating_sub(c.created_at));
+                    predicted.push(env.model.evaluate(&x).watch_time().to_f64());
+                    inputs.push(x);
+                }
             }
         }
         // The page is served: it leaves the batch whether or not every item was reached.

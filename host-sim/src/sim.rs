@@ -323,6 +323,7 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             total_sessions += sessions;
             let refresh = match policy.refresh {
                 crate::policy::Refresh::PerItem => "per_item",
+                crate::policy::Refresh::PerItemReranked => "per_item_reranked",
                 crate::policy::Refresh::PerSession => "per_session",
                 crate::policy::Refresh::Never => "never",
             };

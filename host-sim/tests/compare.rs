@@ -26,7 +26,7 @@ fn policy(name: &str) -> &'static PolicyMetrics {
 #[test]
 fn every_policy_ran_with_sessions_and_sane_metrics() {
     let s = summary();
-    assert_eq!(s.policies.len(), 10);
+    assert_eq!(s.policies.len(), 11);
     for m in &s.policies {
         assert!(m.sessions > 500, "{}: {} sessions", m.name, m.sessions);
         assert!(m.watch_time_per_session_s > 30.0, "{}", m.name);
@@ -122,11 +122,20 @@ fn integrity_aware_profiles_keep_the_inauthentic_share_five_times_lower() {
     }
 }
 
+/// At the default size (2000 users, seed 42), the two TikTok policies alone (policies do not
+/// affect each other): re-ranking on the device after every item, with the state that item's
+/// feedback updated, against a server that ranks pages with the state of the session start.
 #[test]
-#[ignore = "not established: on-device vs server-only watch time per session differs by -1.2 % to +2.9 % over seeds 5, 7, 11, 13, 21 and the default run, within the noise (see the host-sim README, 'Results')"]
-fn on_device_feedback_beats_server_only_on_watch_time() {
-    let on = policy("tiktok").watch_time_per_session_s;
-    let off = policy("tiktok_server_only").watch_time_per_session_s;
+fn on_device_feedback_beats_server_only_on_watch_time_at_the_default_size() {
+    let cfg = CompareConfig {
+        policies: vec!["tiktok_on_device".into(), "tiktok_server_only".into()],
+        ..CompareConfig::default()
+    };
+    assert_eq!((cfg.users, cfg.seed), (2000, 42), "the default size");
+    let s = run_compare(&cfg, &NoProgress).expect("valid configuration");
+    let watch = |name: &str| s.policy(name).unwrap_or_else(|| panic!("policy {name} missing")).watch_time_per_session_s;
+    let (on, off) = (watch("tiktok_on_device"), watch("tiktok_server_only"));
+    // Over seeds 1-8 and 42 the gain is +2.1 % to +6.3 %; the test asks for a gain, not its size.
     assert!(on > off, "on-device {on} vs server-only {off}");
 }
 
@@ -153,7 +162,7 @@ fn summary_json_and_reports_follow_the_documented_schema() {
     assert!(json["sessions"].as_u64().unwrap() > 0);
     assert!(json["sessions_per_second"].as_f64().unwrap() > 0.0);
     let policies = json["policies"].as_array().unwrap();
-    assert_eq!(policies.len(), 10);
+    assert_eq!(policies.len(), 11);
     for p in policies {
         for field in [
             "name",

@@ -5,8 +5,10 @@
 //! 10,000, per the engagement rates collected in the project's ranking-signals notes), and
 //! each weight says how strongly one input moves it, chosen so that the user's own interest
 //! and the item's observed rates dominate, as in published feed models. Input 13, the
-//! session interest, has no hand-set weight. Treat these numbers as a reasonable prior, not
-//! as learned truth.
+//! session interest (what the user watches through or skips in this session), weighs about
+//! twice the long-term topic interest: real-time intent is the strongest signal on-device
+//! re-rankers report (Kuaishou, Alibaba's EdgeRec), and a session reveals it through one or
+//! two items per topic. Treat these numbers as a reasonable prior, not as learned truth.
 //!
 //! The simulator's `train` command fits the same structure to simulated logs and can write its
 //! model here (`edgerank-sim train --write-default core/src/model`, see the host-sim README,
@@ -20,41 +22,41 @@ use super::{Model, DURATION_BUCKETS, FEATURES, HEADS, MODEL_FORMAT_VERSION, MODE
 use crate::num::{Logit, WatchTime, Weight};
 
 /// Id of the hand-calibrated default model.
-pub const DEFAULT_MODEL_ID: u32 = 0x0001_0001;
+pub const DEFAULT_MODEL_ID: u32 = 0x0001_0002;
 
 // Feature order (see `pipeline::features`):
 //  0 topic_interest   1 author_affinity  2 in_network      3 like_rate
 //  4 comment_rate     5 share_rate       6 negative_rate   7 mean_watch_ratio
 //  8 completion_rate  9 skip_rate       10 rewatch_rate   11 log_duration
 // 12 early_velocity  13 session_interest 14 age_log      15 is_video
-// Input 13 was the author's engagement rate; the session interest that replaced it has no
-// hand-set weight (a trained model gives it one).
+// Input 13 was the author's engagement rate; the session interest replaced it (model 0x0001_0002
+// gave it its weights: 0x0001_0001 had none).
 #[rustfmt::skip]
 const HAND_WEIGHTS: [[f64; FEATURES]; HEADS] = [
     // like
-    [1.4, 1.1, 0.4, 1.6, 0.3, 0.3, -0.8, 0.5, 0.6, -0.7, 0.3, 0.0, 0.4, 0.0, -0.3, 0.0],
+    [1.4, 1.1, 0.4, 1.6, 0.3, 0.3, -0.8, 0.5, 0.6, -0.7, 0.3, 0.0, 0.4, 3.0, -0.3, 0.0],
     // comment
-    [1.0, 1.3, 0.6, 0.4, 2.2, 0.2, -0.3, 0.2, 0.3, -0.5, 0.1, 0.0, 0.5, 0.0, -0.4, -0.2],
+    [1.0, 1.3, 0.6, 0.4, 2.2, 0.2, -0.3, 0.2, 0.3, -0.5, 0.1, 0.0, 0.5, 2.0, -0.4, -0.2],
     // share
-    [1.2, 0.6, -0.1, 0.4, 0.3, 2.4, -0.6, 0.4, 0.5, -0.6, 0.4, 0.0, 0.6, 0.0, -0.3, 0.1],
+    [1.2, 0.6, -0.1, 0.4, 0.3, 2.4, -0.6, 0.4, 0.5, -0.6, 0.4, 0.0, 0.6, 2.4, -0.3, 0.1],
     // save
-    [1.3, 0.5, 0.0, 0.5, 0.2, 0.8, -0.5, 0.4, 0.5, -0.5, 0.6, 0.2, 0.2, 0.0, -0.2, 0.0],
+    [1.3, 0.5, 0.0, 0.5, 0.2, 0.8, -0.5, 0.4, 0.5, -0.5, 0.6, 0.2, 0.2, 2.4, -0.2, 0.0],
     // follow
-    [1.0, -0.8, -1.5, 0.4, 0.3, 0.5, -0.6, 0.5, 0.7, -0.6, 0.4, 0.0, 0.4, 0.0, -0.2, 0.1],
+    [1.0, -0.8, -1.5, 0.4, 0.3, 0.5, -0.6, 0.5, 0.7, -0.6, 0.4, 0.0, 0.4, 1.6, -0.2, 0.1],
     // profile visit
-    [0.9, 0.4, -0.5, 0.3, 0.6, 0.3, -0.2, 0.3, 0.4, -0.4, 0.3, 0.0, 0.3, 0.0, -0.2, 0.0],
+    [0.9, 0.4, -0.5, 0.3, 0.6, 0.3, -0.2, 0.3, 0.4, -0.4, 0.3, 0.0, 0.3, 1.6, -0.2, 0.0],
     // negative feedback
-    [-1.6, -1.2, -0.6, -0.4, 0.1, -0.2, 2.8, -0.4, -0.5, 0.9, -0.2, 0.1, 0.0, 0.0, 0.2, 0.0],
+    [-1.6, -1.2, -0.6, -0.4, 0.1, -0.2, 2.8, -0.4, -0.5, 0.9, -0.2, 0.1, 0.0, -3.2, 0.2, 0.0],
     // report
-    [-1.0, -0.8, -0.8, -0.3, 0.2, 0.0, 3.2, -0.2, -0.3, 0.6, -0.1, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [-1.0, -0.8, -0.8, -0.3, 0.2, 0.0, 3.2, -0.2, -0.3, 0.6, -0.1, 0.0, 0.0, -1.6, 0.0, 0.0],
     // completion
-    [0.9, 0.4, 0.1, 0.2, 0.0, 0.1, -0.3, 0.8, 2.2, -1.0, 0.6, -1.4, 0.1, 0.0, 0.0, 0.0],
+    [0.9, 0.4, 0.1, 0.2, 0.0, 0.1, -0.3, 0.8, 2.2, -1.0, 0.6, -1.4, 0.1, 2.4, 0.0, 0.0],
     // fast skip
-    [-1.3, -0.7, -0.3, -0.4, 0.0, -0.2, 0.6, -0.8, -0.8, 2.6, -0.2, 0.1, -0.1, 0.0, 0.1, 0.0],
+    [-1.3, -0.7, -0.3, -0.4, 0.0, -0.2, 0.6, -0.8, -0.8, 2.6, -0.2, 0.1, -0.1, -3.2, 0.1, 0.0],
     // watch time (log seconds)
-    [0.6, 0.3, 0.1, 0.1, 0.0, 0.1, -0.2, 0.9, 0.4, -0.9, 0.3, 1.7, 0.1, 0.0, 0.0, 0.5],
+    [0.6, 0.3, 0.1, 0.1, 0.0, 0.1, -0.2, 0.9, 0.4, -0.9, 0.3, 1.7, 0.1, 1.6, 0.0, 0.5],
     // watch quantile within duration bucket
-    [1.2, 0.5, 0.1, 0.2, 0.0, 0.1, -0.3, 1.0, 1.0, -1.2, 0.5, 0.0, 0.1, 0.0, 0.0, 0.0],
+    [1.2, 0.5, 0.1, 0.2, 0.0, 0.1, -0.3, 1.0, 1.0, -1.2, 0.5, 0.0, 0.1, 2.8, 0.0, 0.0],
 ];
 
 // Base rates, as logits: like 4 %, comment 0.7 %, share 0.6 %, save 0.8 %, follow 0.3 %,

@@ -7,11 +7,13 @@
 //! features.
 //!
 //! Two speeds per topic: the long-term interest moves 1/8 of the way per event; the session
-//! interest moves 1/4 of the way and fades (halves toward zero) every
+//! interest moves 1/2 of the way and fades (halves toward zero) every
 //! [`SESSION_HALF_LIFE_S`] without events. The session interest is what the user wants right
-//! now (a session's "mood", real-time intent in on-device re-ranking): within a few items it
-//! separates the topics the user is watching through from those skipped, which the slow
-//! average cannot do within one session.
+//! now (a session's "mood", real-time intent in on-device re-ranking): within one or two
+//! items it separates the topics the user is watching through from those skipped, which the
+//! slow average cannot do within one session. A session shows each topic only once or twice,
+//! so the fast average has to act on the first reading (at 1/4 per event it lagged too far
+//! for re-ranking after every item to pay: see the host-sim README, "Results").
 
 use serde::{Deserialize, Serialize};
 
@@ -85,8 +87,8 @@ pub struct Learning {
     pub author_shift: u32,
 }
 
-/// The constants in use: topics 1/8 per event, session interest 1/4, authors 1/4.
-pub const LEARNING: Learning = Learning { topic_shift: 3, session_shift: 2, author_shift: 2 };
+/// The constants in use: topics 1/8 per event, session interest 1/2, authors 1/4.
+pub const LEARNING: Learning = Learning { topic_shift: 3, session_shift: 1, author_shift: 2 };
 
 /// The session interest halves (toward zero) per this many seconds without events.
 pub const SESSION_HALF_LIFE_S: u32 = 600;
@@ -199,8 +201,8 @@ mod tests {
         let mut u = UserState::new();
         let watch = |at| Feedback { at, ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) }) };
         u.apply(&watch(1000)).unwrap();
-        // Reward +1: the session interest moves 1/4 of the way, the long-term one 1/8.
-        assert_eq!(u.session_interest(2, 1000), Feature(Feature::ONE.raw() / 4));
+        // Reward +1: the session interest moves 1/2 of the way, the long-term one 1/8.
+        assert_eq!(u.session_interest(2, 1000), Feature(Feature::ONE.raw() / 2));
         assert_eq!(u.topic_interest(2), Feature(Feature::ONE.raw() / 8));
         for i in 1..10 {
             u.apply(&watch(1000 + 20 * i)).unwrap();
