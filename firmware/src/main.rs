@@ -1,8 +1,8 @@
 //! The protocol firmware for the QEMU mps2 boards: boots, then answers edgerank wire
 //! requests on UART0 forever (see `edgerank_device::server` for what each request does).
 //!
-//! Static memory holds the model, profile and user state ([`Device`]) and the link's frame
-//! buffers ([`Link`]); there is no heap. The stack is painted at boot, and each `Stats`
+//! Static memory holds the model, profile and user state ([`Device`]) and the link's buffer
+//! ([`Link`]; the flash store reads and writes through it too); there is no heap. The stack is painted at boot, and each `Stats`
 //! request logs its high-water mark.
 
 #![no_std]
@@ -54,7 +54,7 @@ fn init(boots: u32) -> (&'static mut Device, &'static mut Link<CmsdkUart>, &'sta
     let device = init_device();
     let link = init_link(boots);
     let store = init_store();
-    restore(device, store);
+    restore(device, store, link);
     (device, link, store)
 }
 
@@ -104,8 +104,9 @@ fn init_store() -> &'static mut Store<RamFlash> {
 }
 
 #[inline(never)]
-fn restore(device: &mut Device, store: &mut Store<RamFlash>) {
-    device.restore_from(store);
+fn restore(device: &mut Device, store: &mut Store<RamFlash>, link: &mut Link<CmsdkUart>) {
+    // The store reads through the link's buffer: no frame has been read yet.
+    device.restore_from(store, link.buffer());
 }
 
 #[exception]

@@ -117,24 +117,29 @@ pub struct Store<F: NorFlash> {
             u8,
         >,
     >,
-    buf: [u8; BUFFER],
 }
 
 impl<F: NorFlash> Store<F> {
     /// A store over `range` of `flash` (page-aligned, at least two pages; each page must hold
     /// the largest blob, [`STATE_BLOB_MAX`] bytes, plus sequential-storage's headers).
+    ///
+    /// The store keeps no buffer of its own: every read and write borrows one of at least
+    /// [`BUFFER`] bytes from the caller for its duration (the firmware lends the link's, which
+    /// holds nothing between frames; see [`crate::link::Link::buffer`]). A smaller buffer makes
+    /// the operation fail ([`StoreError::Other`]), never panic.
     pub fn new(flash: F, range: Range<u32>) -> Result<Self, StoreError> {
         let config = MapConfig::try_new(range).map_err(|_| StoreError::BadRange)?;
-        Ok(Self { map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()), buf: [0; BUFFER] })
+        Ok(Self { map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()) })
     }
 
-    /// Reads what is stored. Unreadable storage (never written, or damaged beyond repair) is
-    /// erased; a value that does not validate is dropped. Never fails: the device boots.
-    pub fn restore(&mut self) -> Restored {
+    /// Reads what is stored, through `buf` (see [`Store::new`]). Unreadable storage (never
+    /// written, or damaged beyond repair) is erased; a value that does not validate is dropped.
+    /// Never fails: the device boots.
+    pub fn restore(&mut self, buf: &mut [u8]) -> Restored {
         let mut user = UserState::new();
         let mut model = Model::default();
         let mut profile = crate::server::Device::boot_profile();
-        let outcome = self.restore_with(&mut user, &mut model, &mut profile);
+        let outcome = self.restore_with(buf, &mut user, &mut model, &mut profile);
         Restored {
             user: outcome.user.then_some(user),
             model: outcome.model.then_some(model),
@@ -155,16 +160,22 @@ impl<F: NorFlash> Store<F> {
     /// the user state on the way), so that nothing is restored when the store is unreadable
     /// or holds nothing valid (it is erased then, and `user` is left fresh); the second
     /// decodes the model and profile again, into their places.
-    pub fn restore_with(&mut self, user: &mut UserState, model: &mut Model, profile: &mut Profile) -> RestoreOutcome {
+    pub fn restore_with(
+        &mut self,
+        buf: &mut [u8],
+        user: &mut UserState,
+        model: &mut Model,
+        profile: &mut Profile,
+    ) -> RestoreOutcome {
         let mut valid = 0u8;
         let mut invalid = 0u8;
         let mut readable = true;
         let mut user_restored = false;
         for key in KEYS {
             let validates = match key {
-                KEY_USER => self.load(key, |bytes| decode_user(bytes, user)),
-                KEY_MODEL => self.load(key, |bytes| decode_model(bytes, None)),
-                _ => self.load(key, |bytes| decode_profile(bytes, None)),
+                KEY_USER => self.load(buf, key, |bytes| decode_user(bytes, user)),
+                KEY_MODEL => self.load(buf, key, |bytes| decode_model(bytes, None)),
+                _ => self.load(buf, key, |bytes| decode_profile(bytes, None)),
             };
             match validates {
                 Ok(Some(true)) => {
@@ -194,42 +205,48 @@ impl<F: NorFlash> Store<F> {
             }
             return RestoreOutcome { invalid, erased: true, ..RestoreOutcome::default() };
         }
-        let model_restored = self.load(KEY_MODEL, |bytes| decode_model(bytes, Some(model))) == Ok(Some(true));
-        let profile_restored = self.load(KEY_PROFILE, |bytes| decode_profile(bytes, Some(profile))) == Ok(Some(true));
+        let model_restored = self.load(buf, KEY_MODEL, |bytes| decode_model(bytes, Some(model))) == Ok(Some(true));
+        let profile_restored =
+            self.load(buf, KEY_PROFILE, |bytes| decode_profile(bytes, Some(profile))) == Ok(Some(true));
         RestoreOutcome { user: user_restored, model: model_restored, profile: profile_restored, invalid, erased: false }
     }
 
-    /// The bytes stored under `key`.
+    /// The bytes stored under `key`, read into `buf`.
     #[inline(never)]
-    fn fetch(&mut self, key: u8) -> Result<Option<&[u8]>, StoreError> {
-        Ok(block_on(self.map.fetch_item::<&[u8]>(&mut self.buf, &key))?)
+    fn fetch<'b>(&mut self, buf: &'b mut [u8], key: u8) -> Result<Option<&'b [u8]>, StoreError> {
+        Ok(block_on(self.map.fetch_item::<&[u8]>(buf, &key))?)
     }
 
     /// The value stored under `key`, handed to `decode` (which says whether it validates);
     /// `None` when nothing is stored. Out of line, once per decoder: the bytes are read before
     /// the decoder's frame is entered, and each decoder's temporaries stay in its own frame.
     #[inline(never)]
-    fn load(&mut self, key: u8, decode: impl FnOnce(&[u8]) -> bool) -> Result<Option<bool>, StoreError> {
-        Ok(self.fetch(key)?.map(decode))
+    fn load(
+        &mut self,
+        buf: &mut [u8],
+        key: u8,
+        decode: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<Option<bool>, StoreError> {
+        Ok(self.fetch(buf, key)?.map(decode))
     }
 
-    /// Commits the user state.
-    pub fn save_user(&mut self, user: &UserState) -> Result<(), StoreError> {
-        self.save(KEY_USER, &Encoded(user))
+    /// Commits the user state (encoded in `buf`, see [`Store::new`]).
+    pub fn save_user(&mut self, buf: &mut [u8], user: &UserState) -> Result<(), StoreError> {
+        self.save(buf, KEY_USER, &Encoded(user))
     }
 
     /// Commits a model blob (already validated: it is what the device now runs).
-    pub fn save_model(&mut self, blob: &[u8]) -> Result<(), StoreError> {
-        self.save(KEY_MODEL, &blob)
+    pub fn save_model(&mut self, buf: &mut [u8], blob: &[u8]) -> Result<(), StoreError> {
+        self.save(buf, KEY_MODEL, &blob)
     }
 
     /// Commits a profile blob (already validated).
-    pub fn save_profile(&mut self, blob: &[u8]) -> Result<(), StoreError> {
-        self.save(KEY_PROFILE, &blob)
+    pub fn save_profile(&mut self, buf: &mut [u8], blob: &[u8]) -> Result<(), StoreError> {
+        self.save(buf, KEY_PROFILE, &blob)
     }
 
-    fn save<'v, V: Value<'v>>(&mut self, key: u8, value: &V) -> Result<(), StoreError> {
-        Ok(block_on(self.map.store_item(&mut self.buf, &key, value))?)
+    fn save<'v, V: Value<'v>>(&mut self, buf: &mut [u8], key: u8, value: &V) -> Result<(), StoreError> {
+        Ok(block_on(self.map.store_item(buf, &key, value))?)
     }
 
     /// The flash driver back (for tests).
@@ -283,31 +300,32 @@ impl<'a> Value<'a> for Encoded<'_> {
     }
 }
 
-/// What the device's request loop calls after a change it should keep.
+/// What the device's request loop calls after a change it should keep; `buf` is the buffer
+/// the write goes through (at least [`BUFFER`] bytes, see [`Store::new`]).
 pub trait Persist {
     /// The user state changed (feedback applied, or reset).
-    fn user_changed(&mut self, user: &UserState);
+    fn user_changed(&mut self, buf: &mut [u8], user: &UserState);
     /// A model blob was validated and is now active.
-    fn model_loaded(&mut self, blob: &[u8]);
+    fn model_loaded(&mut self, buf: &mut [u8], blob: &[u8]);
     /// A profile blob was validated and is now active.
-    fn profile_loaded(&mut self, blob: &[u8]);
+    fn profile_loaded(&mut self, buf: &mut [u8], blob: &[u8]);
 }
 
 impl<F: NorFlash> Persist for Store<F> {
-    fn user_changed(&mut self, user: &UserState) {
-        if let Err(e) = self.save_user(user) {
+    fn user_changed(&mut self, buf: &mut [u8], user: &UserState) {
+        if let Err(e) = self.save_user(buf, user) {
             crate::log::warn!("user state not saved: {}", e);
         }
     }
 
-    fn model_loaded(&mut self, blob: &[u8]) {
-        if let Err(e) = self.save_model(blob) {
+    fn model_loaded(&mut self, buf: &mut [u8], blob: &[u8]) {
+        if let Err(e) = self.save_model(buf, blob) {
             crate::log::warn!("model not saved: {}", e);
         }
     }
 
-    fn profile_loaded(&mut self, blob: &[u8]) {
-        if let Err(e) = self.save_profile(blob) {
+    fn profile_loaded(&mut self, buf: &mut [u8], blob: &[u8]) {
+        if let Err(e) = self.save_profile(buf, blob) {
             crate::log::warn!("profile not saved: {}", e);
         }
     }

@@ -80,10 +80,11 @@ impl Device {
     }
 
     /// Takes over what `store` kept from before the reset (see [`crate::persist`]): each
-    /// stored value that validates is decoded straight into its place. Call it on a freshly
-    /// booted device.
-    pub fn restore_from<F: NorFlash>(&mut self, store: &mut Store<F>) {
-        let outcome = store.restore_with(&mut self.user, &mut self.model, &mut self.profile);
+    /// stored value that validates is decoded straight into its place, read through `buf`
+    /// (at least [`crate::persist::BUFFER`] bytes: the firmware lends the link's buffer,
+    /// [`Link::buffer`]). Call it on a freshly booted device.
+    pub fn restore_from<F: NorFlash>(&mut self, store: &mut Store<F>, buf: &mut [u8]) {
+        let outcome = store.restore_with(buf, &mut self.user, &mut self.model, &mut self.profile);
         if outcome.user {
             crate::log::info!("restored user state ({=u32} events)", self.user.events);
         }
@@ -114,7 +115,9 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
     }
 
     /// Commits every change of the user state, model or profile to `store` before answering
-    /// the request that made it (so an answer means the change survives a reset).
+    /// the request that made it (so an answer means the change survives a reset). The store
+    /// writes through the link's buffer ([`Link::buffer`]): the request was decoded out of it
+    /// and its answer is not encoded yet.
     pub fn with_store(mut self, store: &'a mut dyn Persist) -> Self {
         self.store = Some(store);
         self
@@ -145,14 +148,14 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             Request::LoadModel(blob) => {
                 let response = load_model(&mut self.device.model, blob);
                 if let (Response::ModelLoaded { .. }, Some(store)) = (&response, self.store.as_mut()) {
-                    store.model_loaded(blob);
+                    store.model_loaded(self.link.buffer(), blob);
                 }
                 response
             }
             Request::LoadProfile(blob) => {
                 let response = load_profile(&mut self.device.profile, blob);
                 if let (Response::ProfileLoaded { .. }, Some(store)) = (&response, self.store.as_mut()) {
-                    store.profile_loaded(blob);
+                    store.profile_loaded(self.link.buffer(), blob);
                 }
                 response
             }
@@ -160,7 +163,7 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
                 let before = self.device.user.events;
                 let response = feedback(&mut self.device.user, &mut self.link.stats, events);
                 if let (true, Some(store)) = (self.device.user.events != before, self.store.as_mut()) {
-                    store.user_changed(&self.device.user);
+                    store.user_changed(self.link.buffer(), &self.device.user);
                 }
                 response
             }
@@ -170,7 +173,7 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
                 self.device.user.reset();
                 crate::log::info!("user state reset");
                 if let Some(store) = self.store.as_mut() {
-                    store.user_changed(&self.device.user);
+                    store.user_changed(self.link.buffer(), &self.device.user);
                 }
                 Response::StateReset
             }

@@ -14,7 +14,7 @@ use edgerank_core::model::Model;
 use edgerank_core::num::WatchRatio;
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
-use edgerank_device::persist::Store;
+use edgerank_device::persist::{Store, BUFFER};
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
 
 const PAGE: usize = 4096;
@@ -167,15 +167,15 @@ impl Committed {
 fn apply(store: &mut Store<CutFlash>, save: &Save) -> bool {
     let mut buf = [0u8; edgerank_core::model::MODEL_BLOB_MAX];
     match save {
-        Save::User(u) => store.save_user(u).is_ok(),
-        Save::Model(m) => store.save_model(m.to_blob(&mut buf).unwrap()).is_ok(),
-        Save::Profile(p) => store.save_profile(p.to_blob(&mut buf).unwrap()).is_ok(),
+        Save::User(u) => store.save_user(&mut [0u8; BUFFER], u).is_ok(),
+        Save::Model(m) => store.save_model(&mut [0u8; BUFFER], m.to_blob(&mut buf).unwrap()).is_ok(),
+        Save::Profile(p) => store.save_profile(&mut [0u8; BUFFER], p.to_blob(&mut buf).unwrap()).is_ok(),
     }
 }
 
 fn restore(flash: CutFlash) -> (Committed, edgerank_device::persist::Restored, Store<CutFlash>) {
     let mut store = Store::new(flash, RANGE).expect("valid range");
-    let r = store.restore();
+    let r = store.restore(&mut [0u8; BUFFER]);
     let found = Committed { user: r.user.clone(), model: r.model.clone(), profile: r.profile.clone() };
     (found, r, store)
 }
@@ -279,7 +279,7 @@ fn unreadable_storage_is_erased_and_the_device_boots_fresh() {
         let (found, r, mut store) = restore(flash);
         assert_eq!(found, Committed::default(), "{r:?}");
         assert!(r.erased, "{r:?}");
-        assert!(store.save_user(&user).is_ok());
+        assert!(store.save_user(&mut [0u8; BUFFER], &user).is_ok());
         let (found, r, _) = restore(store.into_flash());
         assert_eq!(found.user.as_ref(), Some(&user));
         assert!(!r.erased);
@@ -295,7 +295,7 @@ fn a_stored_blob_that_no_longer_validates_is_dropped() {
     let mut buf = [0u8; edgerank_core::model::MODEL_BLOB_MAX];
     let blob = edgerank_core::wire::encode_checked(&bad, &mut buf).unwrap();
     let mut store = Store::new(CutFlash::new(), RANGE).unwrap();
-    assert!(store.save_model(blob).is_ok());
+    assert!(store.save_model(&mut [0u8; BUFFER], blob).is_ok());
     let (found, r, _) = restore(store.into_flash());
     assert_eq!((found.model, r.invalid), (None, 1));
 }
@@ -309,12 +309,12 @@ fn a_stored_user_state_that_no_longer_validates_leaves_a_fresh_state() {
     let model = Model { model_id: 77, ..Model::default() };
     let mut buf = [0u8; edgerank_core::model::MODEL_BLOB_MAX];
     let mut store = Store::new(CutFlash::new(), RANGE).unwrap();
-    assert!(store.save_user(&old).is_ok());
-    assert!(store.save_model(model.to_blob(&mut buf).unwrap()).is_ok());
+    assert!(store.save_user(&mut [0u8; BUFFER], &old).is_ok());
+    assert!(store.save_model(&mut [0u8; BUFFER], model.to_blob(&mut buf).unwrap()).is_ok());
     let mut store = Store::new(store.into_flash(), RANGE).unwrap();
     let (mut user, mut m, mut p) =
         (UserState::new(), Model::default(), Profile::compile(Platform::X.config()).unwrap());
-    let outcome = store.restore_with(&mut user, &mut m, &mut p);
+    let outcome = store.restore_with(&mut [0u8; BUFFER], &mut user, &mut m, &mut p);
     assert_eq!((outcome.user, outcome.model, outcome.profile, outcome.invalid), (false, true, false, 1));
     assert_eq!((user, m.model_id), (UserState::new(), 77));
 }
@@ -325,12 +325,12 @@ fn restore_with_writes_only_what_validates_and_keeps_the_rest() {
     // their places held (the built-in ones at boot).
     let user = saves().into_iter().find_map(|s| if let Save::User(u) = s { Some(*u) } else { None }).unwrap();
     let mut store = Store::new(CutFlash::new(), RANGE).unwrap();
-    assert!(store.save_user(&user).is_ok());
+    assert!(store.save_user(&mut [0u8; BUFFER], &user).is_ok());
     let mut store = Store::new(store.into_flash(), RANGE).unwrap();
     let boot_model = Model { model_id: 5, ..Model::default() };
     let boot_profile = Profile::compile(Platform::Threads.config()).unwrap();
     let (mut u, mut m, mut p) = (UserState::new(), boot_model.clone(), boot_profile.clone());
-    let outcome = store.restore_with(&mut u, &mut m, &mut p);
+    let outcome = store.restore_with(&mut [0u8; BUFFER], &mut u, &mut m, &mut p);
     assert_eq!((outcome.user, outcome.model, outcome.profile, outcome.invalid), (true, false, false, 0));
     assert_eq!((u, m, p), (user, boot_model, boot_profile));
 }

@@ -66,6 +66,7 @@ fn init(boots: u32) -> (&'static mut Device, &'static mut Link<Uart0>, &'static 
         Ok(store) => cortex_m::singleton!(: Store<Nvmc> = store).expect("first and only call"),
         Err(e) => defmt::panic!("store region unusable: {}", e),
     };
-    device.restore_from(store);
+    // The store reads through the link's buffer: no frame has been read yet.
+    device.restore_from(store, link.buffer());
     (device, link, store)
 }
