@@ -32,6 +32,9 @@ pub struct RequestParity {
     /// Candidates dropped by one side only: their integrity product sits at the drop
     /// threshold (1/32) within the fixed-point error, so the two sides may round either way.
     pub threshold_disagreements: usize,
+    /// For scale: Kendall tau-b between the same reference computed in f32 and in f64, over
+    /// the candidates all three admit (what single-precision floats achieve on the request).
+    pub kendall_tau_f32: f64,
 }
 
 /// Summary over many requests.
@@ -54,6 +57,10 @@ pub struct ParityReport {
     /// Candidates, over all requests, that one side dropped at the integrity threshold and
     /// the other kept (left out of the tau figures).
     pub integrity_threshold_disagreements: usize,
+    /// Lowest tau of the f32 reference against the f64 one.
+    pub f32_kendall_tau_min: f64,
+    /// Share of requests whose f32-vs-f64 tau is at least 0.995.
+    pub f32_tau_at_least_0995_share: f64,
 }
 
 impl ParityReport {
@@ -68,6 +75,8 @@ impl ParityReport {
             "kendall_tau_resolvable_min": self.kendall_tau_resolvable_min,
             "resolvable_pair_share_mean": self.resolvable_pair_share_mean,
             "integrity_threshold_disagreements": self.integrity_threshold_disagreements,
+            "f32_kendall_tau_min": self.f32_kendall_tau_min,
+            "f32_tau_at_least_0995_share": self.f32_tau_at_least_0995_share,
         })
     }
 }
@@ -188,6 +197,7 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
     let mut float = Vec::new();
     let mut bound = Vec::new();
     let mut threshold_disagreements = 0;
+    let (mut single, mut double) = (Vec::new(), Vec::new());
     for (i, c) in req.candidates.iter().enumerate() {
         let r = reference::score::<f64>(model, &cfg, &req.user, req.now, c, i as u32);
         let f = edgerank_core::pipeline::score_candidate(&ctx, c);
@@ -196,6 +206,10 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
                 fixed.push(f.log2());
                 float.push(r.score);
                 bound.push(score_uncertainty_log2(model, &cfg, &req.user, req.now, c));
+                if let Some(s) = reference::score::<f32>(model, &cfg, &req.user, req.now, c, i as u32) {
+                    single.push(s.score as f64);
+                    double.push(r.score);
+                }
             }
             (None, None) => {}
             _ => {
@@ -220,6 +234,7 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
         top10_identical: top(page.items.iter().map(|i| i.item_id).collect())
             == top(ref_page.iter().map(|i| i.item_id).collect()),
         threshold_disagreements,
+        kendall_tau_f32: kendall_tau_b(&single, &double),
     }
 }
 
@@ -267,5 +282,7 @@ pub fn summarize(results: &[RequestParity]) -> ParityReport {
         kendall_tau_resolvable_min: results.iter().map(|p| p.kendall_tau_resolvable).fold(f64::INFINITY, f64::min),
         resolvable_pair_share_mean: results.iter().map(|p| p.resolvable_pair_share).sum::<f64>() / n,
         integrity_threshold_disagreements: results.iter().map(|p| p.threshold_disagreements).sum(),
+        f32_kendall_tau_min: results.iter().map(|p| p.kendall_tau_f32).fold(f64::INFINITY, f64::min),
+        f32_tau_at_least_0995_share: share(&|p| p.kendall_tau_f32 >= 0.995),
     }
 }
