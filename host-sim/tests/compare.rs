@@ -1,7 +1,7 @@
 //! The done-when results of the comparison, at a small size.
 //!
-//! One run at the default size (`compare` with no options: 2000 users, seed 42, 1 warm-up day
-//! + 3 measured days, every policy) is shared by all tests of this file. A debug build of the
+//! One run at the default size (`compare` with no options: 2000 users, seed 42, a warm-up day
+//! and 3 measured days, every policy) is shared by all tests of this file. A debug build of the
 //! simulator is slow: run these with the workspace's test profile optimising `edgerank-sim`
 //! and `edgerank-core` (see README).
 
