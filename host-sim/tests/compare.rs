@@ -1,4 +1,4 @@
-//! The done-when results of the comparison, at a small size.
+//! The done-when results of the comparison, on the default run.
 //!
 //! One run at the default size (`compare` with no options: 2000 users, seed 42, a warm-up day
 //! and 3 measured days, every policy) is shared by all tests of this file. A debug build of the
