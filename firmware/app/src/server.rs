@@ -126,10 +126,24 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
     /// Answers requests forever.
     pub fn run(&mut self) -> ! {
         loop {
-            let request = self.link.next_request();
-            match request.body {
-                Request::RankBegin { now, k } => self.rank_call(request.request_id, now, k),
-                ref body => self.handle(request.request_id, body),
+            if let Some(RankBegin { id, now, k }) = self.serve() {
+                self.rank_call(id, now, k);
+            }
+        }
+    }
+
+    /// Takes the next request and answers it, unless it opens a rank call (returned instead).
+    /// Out of line, so that the decoded request (about 900 B) has left the stack before
+    /// [`Server::rank_call`] puts the session on it: kept in `run`'s frame, it sat under every
+    /// rank call.
+    #[inline(never)]
+    fn serve(&mut self) -> Option<RankBegin> {
+        let request = self.link.next_request();
+        match request.body {
+            Request::RankBegin { now, k } => Some(RankBegin { id: request.request_id, now, k }),
+            ref body => {
+                self.handle(request.request_id, body);
+                None
             }
         }
     }
@@ -205,6 +219,13 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             }
         }
     }
+}
+
+/// A `RankBegin` request: its id and fields.
+struct RankBegin {
+    id: u16,
+    now: u32,
+    k: u8,
 }
 
 /// How an open rank call ended.
