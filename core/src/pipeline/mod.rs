@@ -112,8 +112,10 @@ pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL> {
 }
 
 impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
-    /// Starts a rank call.
+    /// Starts a rank call. `N` is at most [`select::MAX_SESSION_CANDIDATES`] (65,536; a
+    /// larger `N` does not compile).
     pub fn new(ctx: RankContext<'a>) -> Self {
+        const { assert!(N <= select::MAX_SESSION_CANDIDATES, "a session takes at most 65,536 candidates") };
         Self {
             ctx,
             organic: Pool::new(),
@@ -147,7 +149,8 @@ impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
             score: scored.unplaced,
             item_id: c.item_id,
             author_id: c.author_id,
-            index,
+            // `index < N <= 65,536` (asserted in `new`).
+            index: index as u16,
             kind: c.kind,
             flags: c.flags,
         };

@@ -129,7 +129,7 @@ impl<const K: usize> Page<'_, K> {
         let item = RankedItem {
             item_id: e.item_id,
             author_id: e.author_id,
-            index: e.index,
+            index: u32::from(e.index),
             score: e.score.scaled(a.then(k)),
             unplaced: e.score,
             author_factor: a,
