@@ -27,6 +27,59 @@ pub fn encode_frame<'o, T: Serialize>(
     out.get(..=n).ok_or(FrameError::BufferTooSmall)
 }
 
+/// Bytes at the front of [`encode_frame_in_place`]'s buffer kept for COBS's overhead and the
+/// delimiter: the payload is encoded after them.
+pub const FRAME_HEADROOM: usize = MAX_FRAME - MAX_PAYLOAD;
+
+/// [`encode_frame`] in one buffer instead of two: the same frame as `encode_frame` with a
+/// scratch of [`MAX_PAYLOAD`] bytes and an output of [`MAX_FRAME`] bytes, built in the first
+/// `MAX_FRAME` bytes of `buf` (a device keeps one frame buffer instead of three). The payload
+/// is encoded at `buf[FRAME_HEADROOM..MAX_FRAME]`, then COBS-encoded forwards to the front of
+/// `buf`: encoding byte `i` writes at most `1 + i + i / 254` (one code byte ahead, plus a
+/// code byte per full 254-byte run, at most 7 for MAX_PAYLOAD), below `FRAME_HEADROOM + i`,
+/// where byte `i` was read, so no payload byte is overwritten before it is read.
+pub fn encode_frame_in_place<'b, T: Serialize>(message: &T, buf: &'b mut [u8]) -> Result<&'b [u8], FrameError> {
+    let buf = buf.get_mut(..MAX_FRAME).ok_or(FrameError::BufferTooSmall)?;
+    let payload = buf.get_mut(FRAME_HEADROOM..).ok_or(FrameError::BufferTooSmall)?;
+    let n = encode_checked(message, payload).map_err(|_| FrameError::BufferTooSmall)?.len();
+    let len = cobs_encode_in_place(buf, FRAME_HEADROOM, n).ok_or(FrameError::BufferTooSmall)?;
+    *buf.get_mut(len).ok_or(FrameError::BufferTooSmall)? = 0;
+    buf.get(..=len).ok_or(FrameError::BufferTooSmall)
+}
+
+/// COBS-encodes `buf[from..from + n]` to the front of `buf`, as `cobs::try_encode` does (the
+/// same steps, through `cobs::EncoderState`, so the same bytes); the encoded length, or `None`
+/// if it does not fit. Needs `from >= 1 + n.div_ceil(254)` (see [`encode_frame_in_place`]).
+fn cobs_encode_in_place(buf: &mut [u8], from: usize, n: usize) -> Option<usize> {
+    use cobs::PushResult;
+    let mut state = cobs::EncoderState::default();
+    let mut dest = 1;
+    for i in 0..n {
+        let byte = *buf.get(from + i)?;
+        match state.push(byte) {
+            PushResult::AddSingle(b) => *buf.get_mut(dest)? = b,
+            PushResult::ModifyFromStartAndSkip((at, code)) => *buf.get_mut(at)? = code,
+            PushResult::ModifyFromStartAndPushAndSkip((at, code, b)) => {
+                *buf.get_mut(at)? = code;
+                *buf.get_mut(dest)? = b;
+                // As `CobsEncoder::push`: a full run at the very end takes no extra index.
+                if i + 1 < n {
+                    dest += 1;
+                }
+            }
+        }
+        dest += 1;
+    }
+    if dest == 1 {
+        return Some(0);
+    }
+    let (at, code) = state.finalize();
+    if let Some(slot) = buf.get_mut(at) {
+        *slot = code;
+    }
+    Some(dest)
+}
+
 /// Decodes one frame's bytes (without the delimiter), in place.
 ///
 /// Errors, checked in this order: [`FrameError::Cobs`], [`FrameError::Truncated`] (no
@@ -103,5 +156,67 @@ impl<const N: usize> FrameReader<N> {
             None => self.overflowed = true,
         }
         Feed::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-place encoder gives `cobs::try_encode`'s bytes, for every length up to
+    /// MAX_PAYLOAD and for the run lengths where COBS adds a code byte.
+    #[test]
+    fn cobs_in_place_matches_cobs() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut lengths: heapless::Vec<usize, 64> = heapless::Vec::new();
+        for n in [0, 1, 2, 253, 254, 255, 256, 507, 508, 509, 762, 1015, 1016, 1270, 1524, 1599, MAX_PAYLOAD] {
+            lengths.push(n).unwrap();
+        }
+        for _ in 0..40 {
+            lengths.push(next() as usize % (MAX_PAYLOAD + 1)).unwrap();
+        }
+        for &n in &lengths {
+            // No zeros (full runs), few zeros, many zeros.
+            for zeros in [0u32, 97, 3] {
+                let mut payload = [0u8; MAX_PAYLOAD];
+                for b in payload[..n].iter_mut() {
+                    let r = next();
+                    *b = if zeros != 0 && r % zeros == 0 { 0 } else { (r >> 8) as u8 | 1 };
+                }
+                let mut expect = [0u8; MAX_FRAME];
+                let want = cobs::try_encode(&payload[..n], &mut expect).unwrap();
+                let mut buf = [0xA5u8; MAX_FRAME];
+                buf[FRAME_HEADROOM..FRAME_HEADROOM + n].copy_from_slice(&payload[..n]);
+                let got = cobs_encode_in_place(&mut buf, FRAME_HEADROOM, n).unwrap();
+                assert_eq!(got, want, "n {n}, zeros {zeros}");
+                assert_eq!(&buf[..got], &expect[..want], "n {n}, zeros {zeros}");
+            }
+        }
+    }
+
+    /// The same frames as `encode_frame` with separate buffers, and the same refusal of a
+    /// message too long for MAX_PAYLOAD.
+    #[test]
+    fn in_place_frames_match_encode_frame() {
+        let mut scratch = [0u8; MAX_PAYLOAD];
+        let mut out = [0u8; MAX_FRAME];
+        let mut buf = [0u8; MAX_FRAME + 5];
+        let mut bytes = heapless::Vec::<u8, 1700>::new();
+        for n in [0usize, 1, 250, 251, 252, 253, 254, 600, 1580, 1590, 1594, 1595, 1596, 1600, 1700] {
+            bytes.clear();
+            for i in 0..n {
+                bytes.push((i % 255) as u8 + 1).unwrap();
+            }
+            let message = (WIRE_VERSION, bytes.as_slice());
+            let two = encode_frame(&message, &mut scratch, &mut out);
+            let one = encode_frame_in_place(&message, &mut buf);
+            assert_eq!(one, two, "{n} bytes");
+        }
     }
 }

@@ -20,7 +20,9 @@ pub mod messages;
 
 pub use codec::{decode_checked, encode_checked, CRC};
 pub(crate) use codec::{decode_checked_into, DecodeInPlace};
-pub use frame::{decode_frame, encode_frame, Feed, FrameReader, MAX_FRAME, MAX_PAYLOAD};
+pub use frame::{
+    decode_frame, encode_frame, encode_frame_in_place, Feed, FrameReader, FRAME_HEADROOM, MAX_FRAME, MAX_PAYLOAD,
+};
 pub use messages::{
     DeviceInfo, DeviceStats, Envelope, FrameError, RankedPage, Request, Response, WireError, CANDIDATES_PER_CHUNK,
     FEEDBACK_PER_FRAME, PAGE_MAX, WIRE_VERSION,

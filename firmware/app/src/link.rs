@@ -12,21 +12,22 @@
 //! once the frame is complete), a response's payload and frame only inside [`Link::send`],
 //! and between those calls it holds nothing and is lent out through [`Link::buffer`] (the
 //! flash store reads and writes its values through it). Each use takes `&mut Link`, so the
-//! borrow checker rules out any two at once. Separate buffers (a frame reader, a payload
-//! scratch, an output frame, and the store's own) took 7,864 B of static memory; this one
-//! takes 3,208 B.
+//! borrow checker rules out any two at once. A response is encoded in place
+//! (`encode_frame_in_place`: the payload behind the frame's headroom, COBS-encoded forwards
+//! over it), so the link needs [`MAX_FRAME`] bytes and the store's values are larger: the
+//! buffer is the store's size. Separate buffers (a frame reader, a payload scratch, an output
+//! frame, and the store's own) took 7,864 B of static memory; this one takes 2,984 B.
 
 use edgerank_core::wire::{
-    decode_frame, encode_frame, DeviceStats, Envelope, FrameError, Request, Response, WireError, MAX_FRAME, MAX_PAYLOAD,
+    decode_frame, encode_frame_in_place, DeviceStats, Envelope, FrameError, Request, Response, WireError, MAX_FRAME,
 };
 use embedded_io::{Read, Write};
 
 use crate::persist::BUFFER;
 
-/// Bytes of the link's buffer: an outgoing frame followed by its payload (`encode_frame` takes
-/// them as two slices), which also covers an incoming frame of [`MAX_FRAME`] bytes and a
+/// Bytes of the link's buffer: an incoming or outgoing frame of [`MAX_FRAME`] bytes, or a
 /// stored value of [`BUFFER`] bytes.
-pub const LINK_BUFFER: usize = max(MAX_FRAME + MAX_PAYLOAD, BUFFER);
+pub const LINK_BUFFER: usize = max(MAX_FRAME, BUFFER);
 
 const fn max(a: usize, b: usize) -> usize {
     if a > b {
@@ -152,12 +153,7 @@ impl<IO: Read + Write> Link<IO> {
 
     /// Sends one response frame.
     pub fn send(&mut self, request_id: u16, response: &Response) {
-        // The frame in `buf[..MAX_FRAME]`, its payload in the next MAX_PAYLOAD bytes.
-        let (out, rest) = self.buf.split_at_mut(MAX_FRAME);
-        let Some(scratch) = rest.get_mut(..MAX_PAYLOAD) else {
-            return;
-        };
-        match encode_frame(&Envelope::new(request_id, response), scratch, out) {
+        match encode_frame_in_place(&Envelope::new(request_id, response), &mut self.buf) {
             Ok(frame) => {
                 if self.io.write_all(frame).and_then(|()| self.io.flush()).is_err() {
                     crate::log::warn!("serial write error: response {=u16} lost", request_id);
