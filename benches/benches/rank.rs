@@ -52,7 +52,7 @@ fn benches(c: &mut Criterion) {
                         score: score_candidate(&ctx, cand)?,
                         item_id: cand.item_id,
                         author_id: cand.author_id,
-                        index: i as u32,
+                        index: i as u16,
                         kind: ContentKind::Text,
                         flags: CandidateFlags::default(),
                     })
