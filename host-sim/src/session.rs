@@ -19,6 +19,7 @@ use edgerank_core::num::Feature;
 use edgerank_core::num::WatchRatio;
 use edgerank_core::pipeline::explain::NoTrace;
 use edgerank_core::pipeline::filter::admit;
+use edgerank_core::pipeline::Placement;
 use edgerank_core::pipeline::{features, integrity};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
@@ -418,10 +419,25 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 if let Some(device) = env.server.observer() {
                     device.ranked(plan.user, &u.state, t, &cands, page.len() - p, &rest);
                 }
-                // Items just shown are in the seen set, so the core never returns them;
-                // the filter below only guards the page against a repeat.
+                // Sponsored and exploration slots keep their items and page positions (a
+                // re-rank starts its own slot pattern at position 0, which would push every
+                // slot past the next item); the organic positions take the re-ranked order.
+                // Items just shown are in the seen set, so the core never returns them; the
+                // filter only guards the page against a repeat.
+                let kept = |pl: Placement| matches!(pl, Placement::Sponsored | Placement::Exploration);
+                let fixed: Vec<usize> = page[p..].iter().filter(|&&(_, pl)| kept(pl)).map(|&(i, _)| i).collect();
+                let mut organic =
+                    rest.into_iter().filter(|&(i, pl)| !kept(pl) && !shown.contains(&i) && !fixed.contains(&i));
+                let mut next = Vec::with_capacity(page.len() - p);
+                for &(i, pl) in &page[p..] {
+                    if kept(pl) {
+                        next.push((i, pl));
+                    } else if let Some(item) = organic.next() {
+                        next.push(item);
+                    }
+                }
                 page.truncate(p);
-                page.extend(rest.into_iter().filter(|(i, _)| !shown.contains(i)));
+                page.extend(next);
                 inputs.truncate(p);
                 predicted.truncate(p);
                 for &(i, _) in &page[p..] {

@@ -132,7 +132,7 @@ fn integrity_aware_profiles_keep_the_inauthentic_share_five_times_lower() {
 fn on_device_feedback_beats_server_only_on_watch_time() {
     let on = policy("tiktok_on_device").watch_time_per_session_s;
     let off = policy("tiktok_server_only").watch_time_per_session_s;
-    // Over seeds 1-8 and 42 the gain is +2.1 % to +6.3 %; the test asks for a gain, not its size.
+    // Over seeds 1-8 and 42 the gain is +0.6 % to +3.7 %; the test asks for a gain, not its size.
     assert!(on > off, "on-device {on} vs server-only {off}");
 }
 
