@@ -116,6 +116,16 @@ pub struct LoggedView {
     pub outcome: Outcome,
 }
 
+/// Ground truth of everything the device may show at `now`: `truth[i]`, or -1 where the
+/// device's hard filters would drop candidate i.
+fn admitted_relevance(cands: &[Candidate], truth: &[f64], state: &UserState, policy: &Policy, now: u32) -> Vec<f64> {
+    cands
+        .iter()
+        .zip(truth)
+        .map(|(c, &r)| if admit(c, state, &policy.neutral, now).is_err() { -1.0 } else { r })
+        .collect()
+}
+
 fn feedback_kinds(o: &Outcome) -> impl Iterator<Item = FeedbackKind> {
     let first = if o.skipped {
         FeedbackKind::Skip
@@ -231,12 +241,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
 
     while !quit && !cands.is_empty() {
         let now = start + elapsed as u32;
-        // Ground truth of everything the device may show now (its hard filters applied).
-        let relevance: Vec<f64> = cands
-            .iter()
-            .zip(&truth)
-            .map(|(c, &r)| if admit(c, &u.state, &env.policy.neutral, now).is_err() { -1.0 } else { r })
-            .collect();
+        let relevance = admitted_relevance(&cands, &truth, &u.state, env.policy, now);
         let mut page = env.policy.rank_page(env.model, &u.state, now, &cands, &relevance, env.page_size);
         if let Some(device) = env.server.observer() {
             device.ranked(plan.user, &u.state, now, &cands, env.page_size, &page);
@@ -409,11 +414,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 // On-device re-ranking: the rest of the page is ranked again from the whole
                 // batch with the state this item's feedback just updated.
                 let t = start + elapsed as u32;
-                let relevance: Vec<f64> = cands
-                    .iter()
-                    .zip(&truth)
-                    .map(|(c, &r)| if admit(c, &u.state, &env.policy.neutral, t).is_err() { -1.0 } else { r })
-                    .collect();
+                let relevance = admitted_relevance(&cands, &truth, &u.state, env.policy, t);
                 let shown: Vec<usize> = page[..p].iter().map(|&(i, _)| i).collect();
                 let rest = env.policy.rank_page(env.model, &u.state, t, &cands, &relevance, page.len() - p);
                 if let Some(device) = env.server.observer() {
