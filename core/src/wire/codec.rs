@@ -35,15 +35,7 @@ pub fn encode_checked<'b, T: Serialize>(value: &T, buf: &'b mut [u8]) -> Result<
 /// Decodes bytes written by [`encode_checked`]: checksum first, then strict content (see the
 /// module documentation for the error each failure gives).
 pub fn decode_checked<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, BlobError> {
-    if bytes.len() <= CRC_LEN {
-        return Err(BlobError::Truncated);
-    }
-    let (content, crc) = bytes.split_at(bytes.len() - CRC_LEN);
-    let mut stored = [0u8; CRC_LEN];
-    stored.copy_from_slice(crc);
-    if CRC.checksum(content) != u32::from_le_bytes(stored) {
-        return Err(BlobError::BadChecksum);
-    }
+    let content = checked_content(bytes)?;
     let (value, rest) = postcard::take_from_bytes::<T>(content).map_err(|_| BlobError::Malformed)?;
     if !rest.is_empty() || !is_canonical(&value, content) {
         return Err(BlobError::Malformed);
@@ -72,8 +64,9 @@ pub(crate) fn decode_checked_into<T: DecodeInPlace>(bytes: &[u8], place: &mut T)
     Ok(())
 }
 
-/// The content of a checksummed encoding, once its length and checksum are verified (as in
-/// [`decode_checked`], which keeps its own copy of these lines: the frame decoder inlines it).
+/// The content of a checksummed encoding, once its length and checksum are verified. Always
+/// inlined: the frame decoder inlines [`decode_checked`] and keeps this in its body.
+#[inline(always)]
 fn checked_content(bytes: &[u8]) -> Result<&[u8], BlobError> {
     if bytes.len() <= CRC_LEN {
         return Err(BlobError::Truncated);

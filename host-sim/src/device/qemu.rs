@@ -106,9 +106,6 @@ impl QemuDevice {
         if !elf.is_file() {
             return Err(DeviceError::Io(format!("{} not found: run `cargo xtask firmware`", elf.display())));
         }
-        let defmt_print = find_program("defmt-print").ok_or_else(|| {
-            DeviceError::Io("defmt-print not found on PATH or in ~/.cargo/bin: run `cargo xtask setup`".into())
-        })?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
 
@@ -124,30 +121,9 @@ impl QemuDevice {
         if options.icount {
             cmd.args(["-icount", "shift=0"]);
         }
-        cmd.arg("-kernel").arg(elf);
-        let mut qemu = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| DeviceError::Io(format!("could not start qemu-system-arm: {e}")))?;
-        let qemu_out = qemu.stdout.take().expect("piped");
+        cmd.arg("-kernel").arg(elf).stderr(Stdio::piped());
+        let (mut qemu, mut decoder) = spawn_decoded(&mut cmd, elf).map_err(DeviceError::Io)?;
         let qemu_err = qemu.stderr.take().expect("piped");
-        let mut decoder = match Command::new(&defmt_print)
-            .arg("-e")
-            .arg(elf)
-            .stdin(qemu_out)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-        {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = qemu.kill();
-                let _ = qemu.wait();
-                return Err(DeviceError::Io(format!("could not start defmt-print: {e}")));
-            }
-        };
 
         let log = Arc::new(Mutex::new(Vec::new()));
         let echo = std::env::var_os("EDGERANK_DEVICE_LOG").is_some_and(|v| v != "0");
@@ -389,6 +365,28 @@ fn accept_until(listener: &TcpListener, qemu: &mut Child, timeout: Duration) -> 
             return Err(format!("QEMU did not connect its serial port within {timeout:?}"));
         }
         thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts `qemu` (a `qemu-system-arm` command with `-kernel elf`; stdin closed, stdout piped)
+/// and `defmt-print -e elf` reading its semihosting output; returns both, the decoder's stdout
+/// piped. If the decoder cannot start, QEMU is stopped again.
+pub fn spawn_decoded(qemu: &mut Command, elf: &Path) -> Result<(Child, Child), String> {
+    let defmt_print = find_program("defmt-print")
+        .ok_or("defmt-print not found on PATH or in ~/.cargo/bin: run `cargo xtask setup`")?;
+    let mut qemu = qemu
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start qemu-system-arm: {e}"))?;
+    let out = qemu.stdout.take().expect("piped");
+    match Command::new(defmt_print).arg("-e").arg(elf).stdin(out).stdout(Stdio::piped()).spawn() {
+        Ok(decoder) => Ok((qemu, decoder)),
+        Err(e) => {
+            let _ = qemu.kill();
+            let _ = qemu.wait();
+            Err(format!("could not start defmt-print: {e}"))
+        }
     }
 }
 

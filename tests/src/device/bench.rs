@@ -16,7 +16,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ use edgerank_core::state::{Feedback, FeedbackKind, UserState, AUTHOR_SLOTS, MUTE
 use edgerank_core::wire::{Request, Response};
 use rand::{RngExt, SeedableRng};
 
-use super::qemu::find_program;
+use super::qemu::spawn_decoded;
 use super::reboot::RebootingDevice;
 use super::{traffic, Board, Checked, QemuDevice, QemuOptions, PROTOCOL_FIRMWARE};
 
@@ -58,25 +58,12 @@ pub struct BenchRun {
 
 /// Runs the benchmark firmware under `-icount shift=0` and parses its log.
 pub fn run_bench_firmware(board: &Board, elf: &Path, timeout: Duration) -> Result<BenchRun, String> {
-    let defmt_print = find_program("defmt-print").ok_or("defmt-print not found: run `cargo xtask setup`")?;
-    let mut qemu = Command::new("qemu-system-arm")
-        .args(["-cpu", board.cpu, "-machine", board.machine])
+    let mut cmd = Command::new("qemu-system-arm");
+    cmd.args(["-cpu", board.cpu, "-machine", board.machine])
         .args(["-display", "none", "-monitor", "none", "-serial", "null", "-no-reboot"])
         .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"])
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start qemu-system-arm: {e}"))?;
-    let out = qemu.stdout.take().expect("piped");
-    let mut decoder = match Command::new(defmt_print).arg("-e").arg(elf).stdin(out).stdout(Stdio::piped()).spawn() {
-        Ok(d) => d,
-        Err(e) => {
-            let _ = qemu.kill();
-            let _ = qemu.wait();
-            return Err(format!("could not start defmt-print: {e}"));
-        }
-    };
+        .arg(elf);
+    let (mut qemu, mut decoder) = spawn_decoded(&mut cmd, elf)?;
     let decoded = decoder.stdout.take().expect("piped");
     let reader = thread::spawn(move || BufReader::new(decoded).lines().map_while(Result::ok).collect::<Vec<_>>());
     let deadline = Instant::now() + timeout;

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use edgerank_core::wire::{Request, Response};
 
-use super::{decode_response, encode_request, encode_response, find_program, without_delimiter, Board, Mirror};
+use super::qemu::spawn_decoded;
+use super::{decode_response, encode_request, encode_response, without_delimiter, Board, Mirror};
 
 /// Longest wait for one answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -77,12 +78,11 @@ impl RebootingDevice {
         if !elf.is_file() {
             return Err(format!("{} not found: run `cargo xtask firmware`", elf.display()));
         }
-        let defmt_print = find_program("defmt-print").ok_or("defmt-print not found: run `cargo xtask setup`")?;
         let uart = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let monitor = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let port = |l: &TcpListener| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string());
-        let mut qemu = Command::new("qemu-system-arm")
-            .args(["-cpu", board.cpu, "-machine", board.machine, "-display", "none"])
+        let mut cmd = Command::new("qemu-system-arm");
+        cmd.args(["-cpu", board.cpu, "-machine", board.machine, "-display", "none"])
             .args(["-semihosting-config", "enable=on,target=native"])
             .arg("-chardev")
             .arg(format!("socket,id=uart0,host=127.0.0.1,port={},server=off,nodelay=on", port(&uart)?))
@@ -91,20 +91,8 @@ impl RebootingDevice {
             .arg(format!("tcp:127.0.0.1:{},server=off", port(&monitor)?))
             .arg("-kernel")
             .arg(elf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("could not start qemu-system-arm: {e}"))?;
-        let out = qemu.stdout.take().expect("piped");
-        let mut decoder = match Command::new(defmt_print).arg("-e").arg(elf).stdin(out).stdout(Stdio::piped()).spawn() {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = qemu.kill();
-                let _ = qemu.wait();
-                return Err(format!("could not start defmt-print: {e}"));
-            }
-        };
+            .stderr(Stdio::null());
+        let (mut qemu, mut decoder) = spawn_decoded(&mut cmd, elf)?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let reader = {
             let log = Arc::clone(&log);
