@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::BlobError;
 use crate::model::{Head, HEADS};
-use crate::num::{Factor, HeadValue, LogScore, Score};
+use crate::num::{log2_q20, Factor, HeadValue, LogScore, Score};
 
 pub use platforms::Platform;
 
@@ -298,9 +298,42 @@ fn unit_interval(x: f32) -> Result<f32, BlobError> {
 
 fn factor(x: f32) -> Result<Factor, BlobError> {
     if x.is_finite() && (0.0..4.0).contains(&x) {
-        Ok(Factor::from_f32(x))
+        Ok(factor_of(x))
     } else {
         Err(BlobError::OutOfRange)
+    }
+}
+
+/// `log2(x)` in Q20 for `x > 0` from the bits of `x`: the same value as `Factor::from_f32(x)`
+/// and `LogScore::from_value(x as f64)`, bit for bit, without their f64 arithmetic (soft-float
+/// code on every Cortex-M; the M4F's FPU is single precision). Those compute
+/// `exponent + (log2_q20(mantissa) - 52) / 2^20` in f64 from the f64 form of `x`, which is
+/// exact (a 20-bit fraction plus a small integer) and then scaled back to the integer
+/// `(exponent << 20) + (log2_q20(mantissa) - (52 << 20))`. `log2_q20` reads only the 24 bits
+/// below a number's leading one, so the 24-bit significand of the f32 (23 bits and the
+/// implicit one, or a subnormal's bits, which the f64 form normalises) gives the same table
+/// lookup; its leading-one position plus the f32 exponent is the f64 exponent. Tested
+/// against both over every exponent (`log2_bits_match_the_f64_conversions`).
+fn log2_q20_of(x: f32) -> i32 {
+    let bits = x.to_bits();
+    let exponent = (bits >> 23) & 0xff;
+    let fraction = bits & 0x7f_ffff;
+    match exponent {
+        // Infinity: the f64 form has exponent 1024 and a zero mantissa.
+        0xff => 1024 << 20,
+        // Subnormal: x = fraction * 2^-149.
+        0 => log2_q20(fraction as u64) - (149 << 20),
+        // Normal: x = (2^23 + fraction) * 2^(exponent - 150).
+        _ => log2_q20((fraction | 0x80_0000) as u64) + ((exponent as i32 - 150) << 20),
+    }
+}
+
+/// `Factor::from_f32(x)` (see [`log2_q20_of`]): zero (and NaN) give [`Factor::ZERO`].
+fn factor_of(x: f32) -> Factor {
+    if x > 0.0 {
+        Factor(log2_q20_of(x))
+    } else {
+        Factor::ZERO
     }
 }
 
@@ -312,10 +345,10 @@ fn q14(x: f32) -> Result<u32, BlobError> {
 fn diversity_steps(d: &Diversity) -> Result<[Factor; DIVERSITY_STEPS + 1], BlobError> {
     let decay = unit_interval(d.decay)?;
     let floor = unit_interval(d.floor)?;
-    let mut steps = [Factor::from_f32(floor); DIVERSITY_STEPS + 1];
+    let mut steps = [factor_of(floor); DIVERSITY_STEPS + 1];
     let mut pow = 1.0f32;
     for s in steps.iter_mut().take(DIVERSITY_STEPS) {
-        *s = Factor::from_f32((1.0 - floor) * pow + floor);
+        *s = factor_of((1.0 - floor) * pow + floor);
         pow *= decay;
     }
     Ok(steps)
@@ -376,7 +409,7 @@ impl Profile {
             let minutes = ((i as u64) << age_shift) as f32 / 60.0;
             let z = (age.slope_per_min * (minutes - age.halflife_min)).min(80.0);
             // micromath, not std: the table must be bit-identical on host and device.
-            *slot = Factor::from_f32(age_floor + (1.0 - age_floor) / (1.0 + F32Ext::exp(z)));
+            *slot = factor_of(age_floor + (1.0 - age_floor) / (1.0 + F32Ext::exp(z)));
         }
 
         let sp = &config.sponsored;
@@ -423,7 +456,12 @@ impl Profile {
             author_steps: diversity_steps(&config.author_diversity)?,
             kind_steps: diversity_steps(&config.kind_diversity)?,
             in_network_min_share_q16: (unit_interval(config.in_network_min_share)? * 65536.0) as u32,
-            sponsored_floor: LogScore::from_value(sp.quality_floor as f64),
+            // LogScore::from_value(quality_floor as f64), without f64 (see log2_q20_of).
+            sponsored_floor: if sp.quality_floor > 0.0 {
+                LogScore(log2_q20_of(sp.quality_floor))
+            } else {
+                LogScore::ZERO_VALUE
+            },
             fatigue_start,
             integrity,
             config,
@@ -586,6 +624,33 @@ mod tests {
             prev = got;
         }
         assert!(profile.age_factor(u32::MAX) <= prev);
+    }
+
+    /// The integer conversions give `Factor::from_f32` and `LogScore::from_value`, bit for bit:
+    /// every exponent (subnormals, infinity) with edge and pseudo-random fractions, and the
+    /// values the profiles compile.
+    #[test]
+    fn log2_bits_match_the_f64_conversions() {
+        let mut r = 0x2545_f491u32;
+        let check = |x: f32| {
+            assert_eq!(factor_of(x), Factor::from_f32(x), "{x:e} ({:#010x})", x.to_bits());
+            let score = if x > 0.0 { LogScore(log2_q20_of(x)) } else { LogScore::ZERO_VALUE };
+            assert_eq!(score, LogScore::from_value(x as f64), "{x:e} ({:#010x})", x.to_bits());
+        };
+        for exponent in 0..=255u32 {
+            for fraction in [0, 1, 2, 3, 0xff, 0x100, 0x7f_ff00, 0x7f_fffe, 0x7f_ffff, 0x40_0000, 0x40_0001] {
+                check(f32::from_bits(exponent << 23 | fraction));
+            }
+            for _ in 0..2_000 {
+                r ^= r << 13;
+                r ^= r >> 17;
+                r ^= r << 5;
+                check(f32::from_bits(exponent << 23 | (r & 0x7f_ffff)));
+            }
+        }
+        for x in [0.0, -0.0, -1.0, f32::NAN, 1.0, 0.5, 0.001, 3.999_999_8, 4.0, f32::MAX, f32::MIN_POSITIVE] {
+            check(x);
+        }
     }
 
     #[test]
