@@ -9,15 +9,14 @@
 //! buffer has a compile-time size (see [`server`] for the capacities).
 #![no_std]
 
-pub mod bench;
 pub mod boot;
-pub mod counter;
 pub mod link;
 mod log;
 pub mod persist;
 pub mod server;
 pub mod stack;
 
+pub use edgerank_device_rank::{bench, counter};
 pub use server::{Device, Server, MAX_CANDIDATES, MAX_K};
 
 /// The core's version, as `Response::Info` reports it (read from the host workspace's

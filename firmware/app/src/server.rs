@@ -33,12 +33,12 @@
 //! nothing mutates what the session reads.
 
 use edgerank_core::error::RankError;
-use edgerank_core::input::Candidate;
 use edgerank_core::model::Model;
 use edgerank_core::pipeline::{RankContext, RankSession};
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::{Feedback, UserState};
-use edgerank_core::wire::{DeviceInfo, DeviceStats, RankedPage, Request, Response, WireError, PAGE_MAX, WIRE_VERSION};
+use edgerank_core::wire::{DeviceInfo, DeviceStats, RankedPage, Request, Response, WireError, WIRE_VERSION};
+use edgerank_device_rank::push_chunk;
 use embedded_io::{Read, Write};
 use embedded_storage::nor_flash::NorFlash;
 
@@ -46,10 +46,8 @@ use crate::link::Link;
 use crate::persist::{Persist, Store};
 use crate::stack::StackProbe;
 
-/// Most candidates per rank call.
-pub const MAX_CANDIDATES: usize = 256;
-/// Most items per page (the wire's page size).
-pub const MAX_K: usize = PAGE_MAX;
+/// Most candidates per rank call, and most items per page (the wire's page size).
+pub use edgerank_device_rank::{MAX_CANDIDATES, MAX_K};
 
 /// The platform profile active after boot.
 pub const BOOT_PROFILE: Platform = Platform::X;
@@ -332,25 +330,6 @@ pub fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
             Response::Error(WireError::Blob(e))
         }
     }
-}
-
-/// Scores and pools one chunk (the candidates received so far), or refuses it whole if it
-/// would pass the capacity.
-#[inline(never)]
-fn push_chunk(
-    session: &mut RankSession<'_, MAX_CANDIDATES>,
-    received: &mut usize,
-    chunk: &[Candidate],
-) -> Result<u32, RankError> {
-    if *received + chunk.len() > MAX_CANDIDATES {
-        return Err(RankError::TooManyCandidates { capacity: MAX_CANDIDATES as u32 });
-    }
-    for candidate in chunk {
-        // Cannot fail: the capacity was checked for the whole chunk.
-        let _ = session.push(candidate);
-    }
-    *received += chunk.len();
-    Ok(*received as u32)
 }
 
 /// Builds the page (re-ranking the pools), counts the call and sends the answer.
