@@ -6,10 +6,12 @@
 
 mod default;
 
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::BlobError;
 use crate::num::{exp, sigmoid, Feature, HeadValue, Logit, Prob, WatchTime, Weight};
+use crate::wire::in_place::{next, next_in_place, Array};
 
 pub use default::DEFAULT_MODEL_ID;
 
@@ -177,6 +179,7 @@ impl Model {
     /// The accumulator bound: features are clamped to |x| <= 4.0 (raw 2^14), so a head's
     /// Q24 sum is at most `|bias| + sum |w| * 2^14`; a valid model keeps that below 2^31, so
     /// the dot product cannot overflow whatever the candidate.
+    #[inline]
     pub fn validate(&self) -> Result<(), BlobError> {
         if self.magic != MODEL_MAGIC {
             return Err(BlobError::BadMagic);
@@ -262,15 +265,95 @@ impl Model {
     }
 
     /// Reads and validates a model blob (postcard with a trailing CRC-32).
+    ///
+    /// `#[inline]`, like the other loaders (`Profile::from_blob`, `UserState::restore_from_blob`)
+    /// and what they call: it is compiled in the crate that calls it, with that crate's
+    /// optimisation settings, so a firmware can build its loaders for size and the ranking path,
+    /// which never calls them, for speed (`firmware/Cargo.toml`).
+    #[inline]
     pub fn from_blob(bytes: &[u8]) -> Result<Self, BlobError> {
-        let model: Model = crate::wire::decode_checked(bytes)?;
-        model.validate()?;
+        let mut model = Model::EMPTY;
+        model.decode_blob(bytes)?;
         Ok(model)
     }
+
+    /// [`Model::from_blob`] into `self`: the blob is decoded and validated first, and replaces
+    /// `self` only then (a refused blob leaves `self` as it was, and gives the error
+    /// `from_blob` gives). The blob is decoded in place into one temporary model, so this takes
+    /// about one model of stack; decoding a value with the derived `Deserialize` and returning
+    /// it took several (a device loads models in its request loop).
+    #[inline]
+    pub fn replace_from_blob(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        let mut model = Model::EMPTY;
+        model.decode_blob(bytes)?;
+        *self = model;
+        Ok(())
+    }
+
+    /// Decodes a blob into `self` and validates it (the checks of `wire::decode_checked`, then
+    /// [`Model::validate`]). On error `self` may be partly written.
+    #[inline]
+    fn decode_blob(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        crate::wire::decode_checked_into(bytes, self)?;
+        self.validate()
+    }
+
+    /// Every field zero: where a blob is decoded (not a valid model).
+    const EMPTY: Model = Model {
+        magic: [0; 4],
+        format_version: 0,
+        model_id: 0,
+        weights: [[Weight(0); FEATURES]; HEADS],
+        bias: [Logit(0); HEADS],
+        duration_bucket_upper_ms: [0; DURATION_BUCKETS - 1],
+        watch_quantiles: [[WatchTime(0); QUANTILE_POINTS]; DURATION_BUCKETS],
+    };
 
     /// Writes the model as a blob into `buf`, returning the used prefix.
     pub fn to_blob<'b>(&self, buf: &'b mut [u8]) -> Result<&'b mut [u8], BlobError> {
         crate::wire::encode_checked(self, buf)
+    }
+}
+
+impl crate::wire::DecodeInPlace for Model {
+    fn decode_in_place<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
+        InPlace(self).deserialize(deserializer)
+    }
+}
+
+/// A model decoded field by field into its place, in declaration order (the derived impl's
+/// sequence form: a struct is a tuple in postcard), the arrays element by element.
+struct InPlace<'a>(&'a mut Model);
+
+const MODEL_FIELDS: &[&str] =
+    &["magic", "format_version", "model_id", "weights", "bias", "duration_bucket_upper_ms", "watch_quantiles"];
+
+impl<'de> DeserializeSeed<'de> for InPlace<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_struct("Model", MODEL_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for InPlace<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("struct Model")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // Every field, in declaration order (this stops compiling if one is added).
+        let Model { magic, format_version, model_id, weights, bias, duration_bucket_upper_ms, watch_quantiles } =
+            self.0;
+        *magic = next(&mut seq, 0)?;
+        *format_version = next(&mut seq, 1)?;
+        *model_id = next(&mut seq, 2)?;
+        next_in_place(&mut seq, 3, Array(weights))?;
+        next_in_place(&mut seq, 4, Array(bias))?;
+        next_in_place(&mut seq, 5, Array(duration_bucket_upper_ms))?;
+        next_in_place(&mut seq, 6, Array(watch_quantiles))
     }
 }
 
@@ -311,6 +394,60 @@ mod tests {
         }
         for cut in 0..len {
             assert!(Model::from_blob(&buf[..cut]).is_err(), "truncation at {cut} accepted");
+        }
+    }
+
+    /// The in-place decoder accepts exactly the blobs the derived decoder accepts, with the same
+    /// errors, and `replace_from_blob` changes nothing on a refusal.
+    #[test]
+    fn in_place_decoding_matches_the_derived_decoder() {
+        let derived = |b: &[u8]| crate::wire::decode_checked::<Model>(b).and_then(|m| m.validate().map(|()| m));
+        let m = Model::default();
+        let mut buf = [0u8; MODEL_BLOB_MAX];
+        let len = m.to_blob(&mut buf).expect("fits").len();
+        let check = |bytes: &[u8]| {
+            let expected = derived(bytes);
+            assert_eq!(Model::from_blob(bytes), expected);
+            let mut active = Model { model_id: 7, ..Model::default() };
+            let replaced = active.replace_from_blob(bytes);
+            assert_eq!(replaced, expected.as_ref().map(|_| ()).map_err(|e| *e));
+            match expected {
+                Ok(model) => assert_eq!(active, model),
+                Err(_) => assert_eq!(active, Model { model_id: 7, ..Model::default() }),
+            }
+        };
+        check(&buf[..len]);
+        // Content changes with a valid checksum: every byte changed, one dropped, one added.
+        let mut content = [0u8; MODEL_BLOB_MAX + 1];
+        let n = len - 4;
+        for i in 0..n {
+            for variant in 0..3 {
+                let mut k = 0;
+                for (j, &b) in buf[..n].iter().enumerate() {
+                    match (variant, j == i) {
+                        (0, true) => {
+                            content[k] = b ^ 0x81;
+                            k += 1;
+                        }
+                        (1, true) => {}
+                        (2, true) => {
+                            content[k] = 0x80;
+                            content[k + 1] = b;
+                            k += 2;
+                        }
+                        _ => {
+                            content[k] = b;
+                            k += 1;
+                        }
+                    }
+                }
+                let crc = crate::wire::CRC.checksum(&content[..k]).to_le_bytes();
+                content[k..k + 4].copy_from_slice(&crc);
+                check(&content[..k + 4]);
+            }
+        }
+        for cut in 0..len {
+            check(&buf[..cut]);
         }
     }
 

@@ -197,6 +197,7 @@ impl HeadWeight {
     }
 
     /// Quantises a real weight.
+    #[inline]
     fn quantise(w: f32) -> Result<Self, BlobError> {
         if !w.is_finite() {
             return Err(BlobError::OutOfRange);
@@ -288,6 +289,7 @@ pub(crate) struct CompiledIntegrity {
     pub bot_floor: u32,     // linear, Q14
 }
 
+#[inline]
 fn unit_interval(x: f32) -> Result<f32, BlobError> {
     if x.is_finite() && (0.0..=1.0).contains(&x) {
         Ok(x)
@@ -296,6 +298,7 @@ fn unit_interval(x: f32) -> Result<f32, BlobError> {
     }
 }
 
+#[inline]
 fn factor(x: f32) -> Result<Factor, BlobError> {
     if x.is_finite() && (0.0..4.0).contains(&x) {
         Ok(factor_of(x))
@@ -314,6 +317,7 @@ fn factor(x: f32) -> Result<Factor, BlobError> {
 /// implicit one, or a subnormal's bits, which the f64 form normalises) gives the same table
 /// lookup; its leading-one position plus the f32 exponent is the f64 exponent. Tested
 /// against both over every exponent (`log2_bits_match_the_f64_conversions`).
+#[inline]
 fn log2_q20_of(x: f32) -> i32 {
     let bits = x.to_bits();
     let exponent = (bits >> 23) & 0xff;
@@ -329,6 +333,7 @@ fn log2_q20_of(x: f32) -> i32 {
 }
 
 /// `Factor::from_f32(x)` (see [`log2_q20_of`]): zero (and NaN) give [`Factor::ZERO`].
+#[inline]
 fn factor_of(x: f32) -> Factor {
     if x > 0.0 {
         Factor(log2_q20_of(x))
@@ -338,10 +343,12 @@ fn factor_of(x: f32) -> Factor {
 }
 
 /// A linear multiplier in [0, 1] as Q14 (for rules that ramp linearly before taking a log).
+#[inline]
 fn q14(x: f32) -> Result<u32, BlobError> {
     Ok(F32Ext::round(unit_interval(x)? * 16384.0) as u32)
 }
 
+#[inline]
 fn diversity_steps(d: &Diversity) -> Result<[Factor; DIVERSITY_STEPS + 1], BlobError> {
     let decay = unit_interval(d.decay)?;
     let floor = unit_interval(d.floor)?;
@@ -362,6 +369,9 @@ impl Profile {
     /// let profile = Profile::compile(Platform::X.config()).expect("built-in profiles are valid");
     /// assert_eq!(profile.config().name.as_str(), "x");
     /// ```
+    ///
+    /// `#[inline]` for the reason given at [`Profile::from_blob`].
+    #[inline]
     pub fn compile(config: ProfileConfig) -> Result<Self, BlobError> {
         if config.magic != PROFILE_MAGIC {
             return Err(BlobError::BadMagic);
@@ -528,6 +538,12 @@ impl Profile {
     }
 
     /// Decodes, validates and compiles a profile blob.
+    ///
+    /// `#[inline]`, like [`Profile::compile`] and the other loaders (`Model::from_blob`,
+    /// `UserState::restore_from_blob`): it is compiled in the crate that calls it, with that
+    /// crate's optimisation settings, so a firmware can build its loaders for size and the
+    /// ranking path, which never calls them, for speed (`firmware/Cargo.toml`).
+    #[inline]
     pub fn from_blob(bytes: &[u8]) -> Result<Self, BlobError> {
         let config: ProfileConfig = crate::wire::decode_checked(bytes)?;
         Self::compile(config)

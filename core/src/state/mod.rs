@@ -135,7 +135,8 @@ impl UserState {
         self.authors.len()
     }
 
-    /// Persisted form: postcard with a CRC-32.
+    /// Persisted form: postcard with a CRC-32. (`#[inline]`: see [`UserState::restore_from_blob`].)
+    #[inline]
     pub fn to_blob<'b>(&self, buf: &'b mut [u8]) -> Result<&'b mut [u8], crate::error::BlobError> {
         crate::wire::encode_checked(self, buf)
     }
@@ -149,6 +150,7 @@ impl UserState {
     }
 
     /// The checks of a decoded blob: version, ranges, table consistency.
+    #[inline]
     fn check_restored(&self) -> Result<(), crate::error::BlobError> {
         if self.format_version != STATE_FORMAT_VERSION {
             return Err(crate::error::BlobError::UnsupportedVersion(self.format_version));

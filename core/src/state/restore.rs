@@ -16,18 +16,25 @@
 
 use core::fmt;
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, Error, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, Error, SeqAccess, Visitor};
 
 use super::tables::{AuthorEntry, AuthorTable, MuteList, MuteRecord, SeenSet, MUTE_SLOTS};
 use super::{UserState, STATE_FORMAT_VERSION};
 use crate::error::BlobError;
 use crate::num::Feature;
+use crate::wire::in_place::{next, next_in_place, Array};
 
 impl UserState {
     /// [`UserState::from_blob`], decoded in place into `self` instead of returned: no state-sized
     /// temporary, so the stack it takes does not grow with the state (for a device restoring
     /// its state at boot). Accepts exactly the blobs `from_blob` accepts, with the same errors.
     /// On error `self` is a fresh state ([`UserState::reset`]).
+    ///
+    /// `#[inline]`, like the other loaders and what they call (`Model::from_blob`,
+    /// `Profile::from_blob`, [`UserState::to_blob`]): it is compiled in the crate that calls it,
+    /// with that crate's optimisation settings, so a firmware can build its loaders for size and
+    /// the ranking path, which never calls them, for speed (`firmware/Cargo.toml`).
+    #[inline]
     pub fn restore_from_blob(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
         let result = crate::wire::decode_checked_into(bytes, self).and_then(|()| self.check_restored());
         if result.is_err() {
@@ -39,6 +46,7 @@ impl UserState {
     /// Back to a fresh state ([`UserState::new`]), in place. Assigning `UserState::new()`
     /// builds the whole state on the stack first; on a device that is 2.5 KB in the frame of
     /// whatever resets it.
+    #[inline]
     pub fn reset(&mut self) {
         let UserState { format_version, topics, session, session_at, authors, mutes, seen, events, last_event_at } =
             self;
@@ -60,47 +68,6 @@ impl UserState {
 impl crate::wire::DecodeInPlace for UserState {
     fn decode_in_place<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
         InPlace(self).deserialize(deserializer)
-    }
-}
-
-/// The next element of a sequence, or postcard's error for a missing one.
-fn next<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(seq: &mut A, i: usize) -> Result<T, A::Error> {
-    seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &"more elements"))
-}
-
-/// Decodes the next element with `seed` (which writes it in place).
-fn next_in_place<'de, A: SeqAccess<'de>, S: DeserializeSeed<'de, Value = ()>>(
-    seq: &mut A,
-    i: usize,
-    seed: S,
-) -> Result<(), A::Error> {
-    seq.next_element_seed(seed)?.ok_or_else(|| A::Error::invalid_length(i, &"more elements"))
-}
-
-/// A `[T; N]` decoded element by element into place (the tuple form of `util::serde_array`
-/// and of serde's own arrays).
-struct Array<'a, T, const N: usize>(&'a mut [T; N]);
-
-impl<'de, T: Deserialize<'de>, const N: usize> DeserializeSeed<'de> for Array<'_, T, N> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_tuple(N, self)
-    }
-}
-
-impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for Array<'_, T, N> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "an array of {N} elements")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        for (i, slot) in self.0.iter_mut().enumerate() {
-            *slot = next(&mut seq, i)?;
-        }
-        Ok(())
     }
 }
 

@@ -85,6 +85,7 @@ impl AuthorTable {
         self.len() == 0
     }
 
+    #[inline]
     pub(crate) fn is_consistent(&self) -> bool {
         self.slots.iter().enumerate().all(|(i, e)| {
             e.stamp == 0
@@ -204,6 +205,7 @@ impl MuteList {
         self.filter = self.records.iter().fold(0, |f, r| f | Self::bit(r.author_id));
     }
 
+    #[inline]
     pub(crate) fn is_consistent(&self) -> bool {
         self.filter == self.records.iter().fold(0, |f, r| f | Self::bit(r.author_id))
     }

@@ -16,6 +16,7 @@
 
 mod codec;
 pub mod frame;
+pub(crate) mod in_place;
 pub mod messages;
 
 pub use codec::{decode_checked, encode_checked, CRC};

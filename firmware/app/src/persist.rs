@@ -266,12 +266,9 @@ fn decode_user(bytes: &[u8], into: &mut UserState) -> bool {
 
 #[inline(never)]
 fn decode_model(bytes: &[u8], into: Option<&mut Model>) -> bool {
-    match (Model::from_blob(bytes), into) {
-        (Ok(model), Some(into)) => {
-            *into = model;
-            true
-        }
-        (decoded, _) => decoded.is_ok(),
+    match into {
+        Some(into) => into.replace_from_blob(bytes).is_ok(),
+        None => Model::from_blob(bytes).is_ok(),
     }
 }
 

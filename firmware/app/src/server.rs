@@ -299,11 +299,10 @@ enum Next {
 /// `active` untouched.
 #[inline(never)]
 pub fn load_model(active: &mut Model, blob: &[u8]) -> Response {
-    match Model::from_blob(blob) {
-        Ok(model) => {
-            // Moved in first, logged from its place: a copy kept for the log would double the
-            // stack this takes.
-            *active = model;
+    // Decoded in place into one temporary and moved in only once valid (`replace_from_blob`);
+    // logged from its place: a copy kept for the log would double the stack this takes.
+    match active.replace_from_blob(blob) {
+        Ok(()) => {
             crate::log::info!("model {=u32} loaded", active.model_id);
             Response::ModelLoaded { model_id: active.model_id }
         }
