@@ -5,6 +5,7 @@
 //! passes [`Model::validate`] cannot overflow the 32-bit accumulators of the scorer.
 
 mod default;
+mod dot;
 
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use crate::num::{exp, sigmoid, Feature, HeadValue, Logit, Prob, WatchTime, Weigh
 use crate::wire::in_place::{next, next_in_place, Array};
 
 pub use default::DEFAULT_MODEL_ID;
+pub use dot::{Dot, PortableDot};
 
 /// Number of model inputs per candidate (see [`crate::pipeline::features`]).
 pub const FEATURES: usize = 16;
@@ -224,7 +226,14 @@ impl Model {
     /// Evaluates one head: the logistic of its logit, or `e^logit` for the watch-time head.
     #[inline]
     pub fn head(&self, head: usize, x: &[Feature; FEATURES]) -> HeadValue {
-        let logit = self.logit(head, x);
+        self.head_with::<PortableDot>(head, x)
+    }
+
+    /// [`Model::head`] with the multiply-accumulates computed by `D`.
+    #[inline]
+    pub fn head_with<D: Dot>(&self, head: usize, x: &[Feature; FEATURES]) -> HeadValue {
+        // `validate` proves the sum stays inside i32.
+        let logit = Logit(D::dot(self.bias[head].0, x, &self.weights[head]));
         if head == Head::WatchTime.index() {
             exp(logit)
         } else {
@@ -235,14 +244,9 @@ impl Model {
     /// One head's logit: `bias + w · x`, exact in Q24.
     #[inline]
     pub fn logit(&self, head: usize, x: &[Feature; FEATURES]) -> Logit {
-        let w = &self.weights[head];
         // `validate` proves the sum stays inside i32 (wrapping ops keep the hot loop free of
         // overflow checks in debug builds too).
-        let mut acc = self.bias[head].0;
-        for i in 0..FEATURES {
-            acc = acc.wrapping_add((x[i].0 as i32).wrapping_mul(w[i].0 as i32));
-        }
-        Logit(acc)
+        Logit(PortableDot::dot(self.bias[head].0, x, &self.weights[head]))
     }
 
     /// Duration bucket of an item.

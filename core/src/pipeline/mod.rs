@@ -19,11 +19,13 @@ pub mod rerank;
 pub mod score;
 pub mod select;
 
+use core::marker::PhantomData;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::RankError;
 use crate::input::Candidate;
-use crate::model::Model;
+use crate::model::{Dot, Model, PortableDot};
 use crate::profile::Profile;
 use crate::state::UserState;
 
@@ -78,7 +80,9 @@ pub struct RankedFeed<const K: usize> {
     pub stats: RankStats,
 }
 
-/// One rank call in progress: accepts up to `N` candidates, keeps the best `P` by score.
+/// One rank call in progress: accepts up to `N` candidates, keeps the best `P` by score. `D`
+/// computes the model heads' multiply-accumulates (see [`Dot`]; every choice gives the same
+/// page).
 ///
 /// ```
 /// use edgerank_core::input::Candidate;
@@ -101,7 +105,7 @@ pub struct RankedFeed<const K: usize> {
 /// assert_eq!(session.finish::<10>(10).unwrap(), page);
 /// assert_eq!(page.items.len(), 10);
 /// ```
-pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL> {
+pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot = PortableDot> {
     ctx: RankContext<'a>,
     organic: Pool<P>,
     exploration: Pool<EXPLORATION_POOL>,
@@ -109,9 +113,10 @@ pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL> {
     stats: RankStats,
     organic_offers: u32,
     sponsored_offers: u32,
+    dot: PhantomData<D>,
 }
 
-impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
+impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     /// Starts a rank call. `N` is at most [`select::MAX_SESSION_CANDIDATES`] (65,536; a
     /// larger `N` does not compile).
     pub fn new(ctx: RankContext<'a>) -> Self {
@@ -124,6 +129,7 @@ impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
             stats: RankStats::default(),
             organic_offers: 0,
             sponsored_offers: 0,
+            dot: PhantomData,
         }
     }
 
@@ -143,7 +149,7 @@ impl<'a, const N: usize, const P: usize> RankSession<'a, N, P> {
                 return Ok(());
             }
         };
-        let scored = score::score(ctx.model, ctx.profile, ctx.user, c, admitted, &mut NoTrace);
+        let scored = score::score_with::<_, D>(ctx.model, ctx.profile, ctx.user, c, admitted, &mut NoTrace);
         self.stats.scored += 1;
         let entry = PoolEntry {
             score: scored.unplaced,

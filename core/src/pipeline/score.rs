@@ -6,7 +6,7 @@ use super::features;
 use super::filter::Admitted;
 use super::integrity;
 use crate::input::Candidate;
-use crate::model::{Head, Model, HEADS};
+use crate::model::{Dot, Head, Model, PortableDot, HEADS};
 use crate::num::{LogScore, Score};
 use crate::profile::Profile;
 use crate::state::UserState;
@@ -30,6 +30,19 @@ pub fn score<T: Trace>(
     admitted: Admitted,
     trace: &mut T,
 ) -> Scored {
+    score_with::<T, PortableDot>(model, profile, user, c, admitted, trace)
+}
+
+/// [`score`] with the heads' multiply-accumulates computed by `D` (same result).
+#[inline]
+pub fn score_with<T: Trace, D: Dot>(
+    model: &Model,
+    profile: &Profile,
+    user: &UserState,
+    c: &Candidate,
+    admitted: Admitted,
+    trace: &mut T,
+) -> Scored {
     let x = features::build(c, user, admitted.age_s);
     // Each contribution is within ±2^46, so twelve of them cannot overflow i64.
     let mut sum = 0i64;
@@ -40,7 +53,7 @@ pub fn score<T: Trace>(
         if weight.mantissa == 0 && !T::RECORDS_HEADS {
             continue;
         }
-        let value = model.head(h, &x);
+        let value = model.head_with::<D>(h, &x);
         let contribution = weight.apply(value);
         trace.head(Head::ALL[h], value, contribution);
         sum += contribution.0;

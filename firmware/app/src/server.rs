@@ -34,11 +34,11 @@
 
 use edgerank_core::error::RankError;
 use edgerank_core::model::Model;
-use edgerank_core::pipeline::{RankContext, RankSession};
+use edgerank_core::pipeline::RankContext;
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::{Feedback, UserState};
 use edgerank_core::wire::{DeviceInfo, DeviceStats, RankedPage, Request, Response, WireError, WIRE_VERSION};
-use edgerank_device_rank::push_chunk;
+use edgerank_device_rank::{push_chunk, Session};
 use embedded_io::{Read, Write};
 use embedded_storage::nor_flash::NorFlash;
 
@@ -207,7 +207,7 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             }
             let device: &Device = self.device;
             let ctx = RankContext { model: &device.model, profile: &device.profile, user: &device.user, now };
-            let mut session = RankSession::<MAX_CANDIDATES>::new(ctx);
+            let mut session = Session::new(ctx);
             crate::log::debug!("rank call {=u16}: now {=u32}, k {=u8}", id, now, k);
             self.link.send(id, &Response::RankOpen);
             match collect(&mut session, device, self.link, self.stack.as_ref()) {
@@ -239,7 +239,7 @@ enum CallEnd {
 /// are refused. Returns at `RankEnd` or at a new `RankBegin`.
 #[inline(never)]
 fn collect<IO: Read + Write>(
-    session: &mut RankSession<'_, MAX_CANDIDATES>,
+    session: &mut Session<'_>,
     device: &Device,
     link: &mut Link<IO>,
     stack: Option<&StackProbe>,
@@ -333,7 +333,7 @@ pub fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
 
 /// Builds the page (re-ranking the pools), counts the call and sends the answer.
 #[inline(never)]
-fn finish<IO: Read + Write>(session: &mut RankSession<'_, MAX_CANDIDATES>, k: u8, id: u16, link: &mut Link<IO>) {
+fn finish<IO: Read + Write>(session: &mut Session<'_>, k: u8, id: u16, link: &mut Link<IO>) {
     let response = match session.finish::<MAX_K>(k as usize) {
         Ok(feed) => {
             link.stats.rank_calls = link.stats.rank_calls.wrapping_add(1);

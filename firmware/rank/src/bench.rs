@@ -11,13 +11,13 @@ use core::hint::black_box;
 use edgerank_core::input::{AuthorSignals, Candidate, CandidateFlags, ContentKind, GlobalSignals, TOPICS};
 use edgerank_core::model::Model;
 use edgerank_core::num::{Prob, WatchRatio};
-use edgerank_core::pipeline::{RankContext, RankSession};
+use edgerank_core::pipeline::RankContext;
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::reference::{self, RefScored};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
 use crate::counter::InstructionCounter;
-use crate::MAX_CANDIDATES;
+use crate::{Session, MAX_CANDIDATES};
 
 /// Batch sizes measured.
 pub const SIZES: [usize; 4] = [32, 64, 128, 256];
@@ -155,7 +155,7 @@ pub fn measure(
     let batch = &workload.candidates[..n];
     let ctx = RankContext { model, profile, user, now: NOW };
     let (fixed_page, fixed) = counter.measure(|| {
-        let mut session = RankSession::<MAX_CANDIDATES>::new(black_box(ctx));
+        let mut session = Session::new(black_box(ctx));
         for c in black_box(batch) {
             let _ = session.push(c);
         }

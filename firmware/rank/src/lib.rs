@@ -11,10 +11,11 @@
 
 pub mod bench;
 pub mod counter;
+pub mod dsp;
 
 use edgerank_core::error::RankError;
 use edgerank_core::input::Candidate;
-use edgerank_core::pipeline::RankSession;
+use edgerank_core::pipeline::{RankSession, DEFAULT_POOL};
 use edgerank_core::wire::PAGE_MAX;
 
 /// Most candidates per rank call.
@@ -22,14 +23,14 @@ pub const MAX_CANDIDATES: usize = 256;
 /// Most items per page (the wire's page size).
 pub const MAX_K: usize = PAGE_MAX;
 
+/// A rank call's session on a device: the model heads' multiply-accumulates use `SMLAD`
+/// where the core has it ([`dsp::Smlad`]); the page is the same as with the core's default.
+pub type Session<'a> = RankSession<'a, MAX_CANDIDATES, DEFAULT_POOL, dsp::Smlad>;
+
 /// Scores and pools one chunk (the candidates received so far), or refuses it whole if it
 /// would pass the capacity.
 #[inline(never)]
-pub fn push_chunk(
-    session: &mut RankSession<'_, MAX_CANDIDATES>,
-    received: &mut usize,
-    chunk: &[Candidate],
-) -> Result<u32, RankError> {
+pub fn push_chunk(session: &mut Session<'_>, received: &mut usize, chunk: &[Candidate]) -> Result<u32, RankError> {
     if *received + chunk.len() > MAX_CANDIDATES {
         return Err(RankError::TooManyCandidates { capacity: MAX_CANDIDATES as u32 });
     }

@@ -1,0 +1,46 @@
+//! The inner product of a model head: sixteen 16-bit features times sixteen 16-bit weights,
+//! accumulated in 32 bits.
+//!
+//! It is most of the ranking work (12 heads x 16 = 192 multiply-accumulates per candidate), and
+//! the one place where an instruction set can do much better than portable code: a Cortex-M4's
+//! `SMLAD` multiplies two pairs of packed 16-bit values and adds both products in one
+//! instruction. The core stays free of `unsafe` and of target code, so the hot loop is a
+//! [`Dot`] type parameter of [`RankSession`](crate::pipeline::RankSession): [`PortableDot`]
+//! by default, and a firmware may bring its own (the firmware's `edgerank_device_rank::dsp`
+//! uses `SMLAD`). Every implementation must return exactly [`PortableDot`]'s value: pages are
+//! then byte-identical on every target.
+
+use super::FEATURES;
+use crate::num::{Feature, Weight};
+
+/// How the multiply-accumulates of a head are computed.
+pub trait Dot {
+    /// `bias + sum(x[i] * w[i])`, in wrapping 32-bit arithmetic (a validated model never
+    /// wraps: see [`Model::validate`](super::Model::validate)).
+    fn dot(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32;
+}
+
+/// Plain Rust: what the compiler makes of sixteen multiply-adds (on a Cortex-M4, one `SMLABB`
+/// and its two loads per product).
+///
+/// ```
+/// use edgerank_core::model::{Dot, PortableDot};
+/// use edgerank_core::num::{Feature, Weight};
+/// let x = [Feature::ONE; 16];
+/// let w = [Weight::from_f64(0.5); 16];
+/// // 16 * (1.0 * 0.5) = 8.0 in the logit scale (Q13 x Q11 = Q24).
+/// assert_eq!(PortableDot::dot(0, &x, &w), 8 << 24);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PortableDot;
+
+impl Dot for PortableDot {
+    #[inline]
+    fn dot(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32 {
+        let mut acc = bias;
+        for i in 0..FEATURES {
+            acc = acc.wrapping_add((x[i].0 as i32).wrapping_mul(w[i].0 as i32));
+        }
+        acc
+    }
+}
