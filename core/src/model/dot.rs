@@ -35,7 +35,12 @@ pub trait Dot {
 pub struct PortableDot;
 
 impl Dot for PortableDot {
-    #[inline]
+    // On x86-64, out of line: the arrays then stay in memory and the compiler turns the loop
+    // into two 8-lane multiply-adds (`pmaddwd`); inlined, the features live in registers and
+    // it stays scalar (host full rank about 10 % faster, 17 % fewer instructions). Other
+    // targets, microcontrollers first, keep it inline.
+    #[cfg_attr(target_arch = "x86_64", inline(never))]
+    #[cfg_attr(not(target_arch = "x86_64"), inline)]
     fn dot(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32 {
         let mut acc = bias;
         for i in 0..FEATURES {
