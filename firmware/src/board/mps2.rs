@@ -66,3 +66,21 @@ pub unsafe fn store_flash() -> edgerank_device::persist::RamFlash {
     let len = core::ptr::addr_of_mut!(_store_end) as usize - start as usize;
     edgerank_device::persist::RamFlash::new(start, len)
 }
+
+/// External interrupts of the mps2 boards (QEMU's mps2 machines give the NVIC 32 lines).
+pub const IRQS: usize = 32;
+
+/// The interrupt part of the vector table: one entry per external interrupt of the board, each
+/// the default handler (the firmware runs no interrupt handler: UART0's receive interrupt
+/// only wakes the core from WFI, with interrupts masked; see [`crate::uart`]). cortex-m-rt's
+/// table for a board it does not know has 240 entries on ARMv7-M (960 bytes, 832 more than
+/// these boards have lines for); with its `device` feature the board provides this one, and
+/// build.rs the (empty) `device.x` its linker script includes.
+#[link_section = ".vector_table.interrupts"]
+#[no_mangle]
+pub static __INTERRUPTS: [unsafe extern "C" fn(); IRQS] = [DefaultHandler; IRQS];
+
+extern "C" {
+    /// cortex-m-rt's default handler (`DefaultHandler_` unless the firmware defines one).
+    fn DefaultHandler();
+}
