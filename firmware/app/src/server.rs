@@ -72,8 +72,13 @@ impl Device {
     pub fn boot_profile() -> Profile {
         match Profile::compile(BOOT_PROFILE.config()) {
             Ok(p) => p,
-            // The core's tests compile every built-in profile: this cannot fail.
-            Err(e) => panic!("built-in profile does not compile: {e}"),
+            // The core's tests compile every built-in profile: this cannot fail. The error goes
+            // to the log (defmt), not into the panic message, which would link core::fmt's
+            // `Display` of it.
+            Err(e) => {
+                crate::log::error!("built-in profile does not compile: {}", e);
+                panic!("built-in profile does not compile")
+            }
         }
     }
 
