@@ -214,7 +214,7 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             let ctx = RankContext { model: &device.model, profile: &device.profile, user: &device.user, now };
             let mut session = Session::new(ctx);
             crate::log::debug!("rank call {=u16}: now {=u32}, k {=u8}", id, now, k);
-            self.link.send(id, &Response::RankOpen);
+            send_rank_open(self.link, id);
             match collect(&mut session, device, self.link, self.stack.as_ref()) {
                 CallEnd::Finish { id } => return finish(&mut session, k, id, self.link),
                 // A new RankBegin abandons this call (dropping its session) and opens another.
@@ -222,6 +222,15 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             }
         }
     }
+}
+
+/// Answers `RankOpen`. From a temporary of its own, out of line: `&Response::RankOpen` is a
+/// constant, a whole `Response` in flash (1 KB, nearly all zeros), and a temporary in
+/// `rank_call` would sit under the whole rank call.
+#[inline(never)]
+fn send_rank_open<IO: Read + Write>(link: &mut Link<IO>, id: u16) {
+    let open = Response::RankOpen;
+    link.send(id, &open);
 }
 
 /// A `RankBegin` request: its id and fields.
