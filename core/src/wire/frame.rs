@@ -4,8 +4,8 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::codec::{decode_checked, encode_checked};
-use super::messages::{FrameError, WIRE_VERSION};
+use super::codec::{decode_checked, decode_checked_into, encode_checked};
+use super::messages::{Envelope, FrameError, Request, WIRE_VERSION};
 use crate::error::BlobError;
 
 /// Largest payload (postcard + CRC) of any message.
@@ -94,11 +94,35 @@ pub fn decode_frame<T: DeserializeOwned + Serialize>(frame: &mut [u8]) -> Result
         Some(&v) if v != WIRE_VERSION => return Err(FrameError::UnsupportedVersion(v)),
         Some(_) => {}
     }
-    decode_checked(payload).map_err(|e| match e {
+    decode_checked(payload).map_err(frame_error)
+}
+
+/// [`decode_frame`] for a request, decoded into `into` instead of returned: the body is
+/// written in place (its variant, then its content element by element), so that decoding
+/// takes no request-sized temporaries (a device decodes every request it serves). The same
+/// frames are accepted and refused, with the same errors (tested). On error `into` may be
+/// partly written, but always holds a well-formed request.
+///
+/// `#[inline]`: compiled in the crate that calls it (see `Model::from_blob`).
+#[inline]
+pub fn decode_request_frame(frame: &mut [u8], into: &mut Envelope<Request>) -> Result<(), FrameError> {
+    let n = cobs::decode_in_place(frame).map_err(|_| FrameError::Cobs)?;
+    let payload = frame.get(..n).ok_or(FrameError::Cobs)?;
+    match payload.first() {
+        None => return Err(FrameError::Truncated),
+        Some(&v) if v != WIRE_VERSION => return Err(FrameError::UnsupportedVersion(v)),
+        Some(_) => {}
+    }
+    decode_checked_into(payload, into).map_err(frame_error)
+}
+
+/// A blob error as a frame error (see [`decode_frame`]).
+fn frame_error(e: BlobError) -> FrameError {
+    match e {
         BlobError::Truncated => FrameError::Truncated,
         BlobError::BadChecksum => FrameError::BadChecksum,
         _ => FrameError::Malformed,
-    })
+    }
 }
 
 /// Collects bytes from a stream into frames.
@@ -198,6 +222,113 @@ mod tests {
                 assert_eq!(&buf[..got], &expect[..want], "n {n}, zeros {zeros}");
             }
         }
+    }
+
+    /// One request of each kind (the match fails to compile when a kind is added).
+    fn every_request() -> [Request; 10] {
+        use crate::input::Candidate;
+        use crate::state::{Feedback, FeedbackKind};
+        let each = |r: &Request| match r {
+            Request::Ping
+            | Request::Info
+            | Request::LoadModel(_)
+            | Request::LoadProfile(_)
+            | Request::RankBegin { .. }
+            | Request::RankChunk(_)
+            | Request::RankEnd
+            | Request::Feedback(_)
+            | Request::Stats
+            | Request::ResetState => (),
+        };
+        let candidate =
+            |i: u32| Candidate { item_id: i * 1_000_003, author_id: i, topic: i as u8, ..Candidate::default() };
+        let event = |i: u32| Feedback {
+            item_id: i,
+            author_id: 7 * i,
+            topic: 3,
+            at: 1_700_000_000 + i,
+            kind: FeedbackKind::Like,
+        };
+        let all = [
+            Request::Ping,
+            Request::Info,
+            Request::LoadModel(heapless::Vec::from_slice(&[0x45, 0x80, 0xff, 0, 1]).unwrap()),
+            Request::LoadProfile(heapless::Vec::from_slice(&[0x45; 40]).unwrap()),
+            Request::RankBegin { now: 1_700_000_000, k: 32 },
+            Request::RankChunk((0..8).map(candidate).collect()),
+            Request::RankEnd,
+            Request::Feedback((0..5).map(event).collect()),
+            Request::Stats,
+            Request::ResetState,
+        ];
+        all.iter().for_each(each);
+        all
+    }
+
+    /// `decode_request_frame` accepts and refuses what `decode_frame` does, with the same
+    /// errors and the same requests: valid frames of every kind, every byte of them changed,
+    /// truncated and extended, and content changed under a valid checksum.
+    #[test]
+    fn request_frames_decode_in_place_as_decode_frame_does() {
+        fn check(frame: &[u8], seen: &mut [usize; 2]) {
+            let mut a = heapless::Vec::<u8, { MAX_FRAME + 8 }>::from_slice(frame).unwrap();
+            let mut b = a.clone();
+            let expected = decode_frame::<Envelope<Request>>(&mut a);
+            // A place left over from another request: decoding overwrites all of it.
+            let mut place = Envelope::new(9, Request::Feedback(heapless::Vec::new()));
+            let got = decode_request_frame(&mut b, &mut place);
+            match expected {
+                Ok(request) => {
+                    assert_eq!(got, Ok(()), "{frame:02x?}");
+                    assert_eq!(place, request);
+                    seen[0] += 1;
+                }
+                Err(e) => {
+                    assert_eq!(got, Err(e), "{frame:02x?}");
+                    seen[1] += 1;
+                }
+            }
+        }
+        let mut seen = [0usize; 2];
+        let mut scratch = [0u8; MAX_PAYLOAD];
+        let mut out = [0u8; MAX_FRAME];
+        for (id, request) in every_request().into_iter().enumerate() {
+            let envelope = Envelope::new(id as u16 * 300, request);
+            let frame = encode_frame(&envelope, &mut scratch, &mut out).unwrap();
+            let frame = &frame[..frame.len() - 1];
+            check(frame, &mut seen);
+            for i in 0..frame.len() {
+                for flip in [0x01u8, 0x80, 0xff] {
+                    let mut bad = heapless::Vec::<u8, MAX_FRAME>::from_slice(frame).unwrap();
+                    bad[i] ^= flip;
+                    check(&bad, &mut seen);
+                }
+                check(&frame[..i], &mut seen);
+            }
+            // The content changed and the checksum recomputed: each byte changed, dropped, or
+            // preceded by an over-long varint's continuation byte.
+            let payload = encode_checked(&envelope, &mut scratch).unwrap().len() - 4;
+            let content = heapless::Vec::<u8, MAX_PAYLOAD>::from_slice(&scratch[..payload]).unwrap();
+            for i in 0..content.len() {
+                for variant in 0..4 {
+                    let mut changed = content.clone();
+                    match variant {
+                        0 => changed[i] ^= 0x81,
+                        1 => changed[i] = changed[i].wrapping_add(1),
+                        2 => {
+                            changed.remove(i);
+                        }
+                        _ => changed.insert(i, 0x80).unwrap(),
+                    }
+                    changed.extend_from_slice(&super::super::CRC.checksum(&changed).to_le_bytes()).unwrap();
+                    let mut framed = [0u8; MAX_FRAME];
+                    let n = cobs::try_encode(&changed, &mut framed).unwrap();
+                    check(&framed[..n], &mut seen);
+                }
+            }
+        }
+        // Both outcomes are exercised, the second far more often.
+        assert!(seen[0] >= 10 && seen[1] > seen[0], "{seen:?}");
     }
 
     /// The same frames as `encode_frame` with separate buffers, and the same refusal of a

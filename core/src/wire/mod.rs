@@ -22,7 +22,8 @@ pub mod messages;
 pub use codec::{decode_checked, encode_checked, CRC};
 pub(crate) use codec::{decode_checked_into, DecodeInPlace};
 pub use frame::{
-    decode_frame, encode_frame, encode_frame_in_place, Feed, FrameReader, FRAME_HEADROOM, MAX_FRAME, MAX_PAYLOAD,
+    decode_frame, decode_request_frame, encode_frame, encode_frame_in_place, Feed, FrameReader, FRAME_HEADROOM,
+    MAX_FRAME, MAX_PAYLOAD,
 };
 pub use messages::{
     DeviceInfo, DeviceStats, Envelope, FrameError, RankedPage, Request, Response, WireError, CANDIDATES_PER_CHUNK,

@@ -8,8 +8,8 @@
 //!
 //! One buffer ([`LINK_BUFFER`] bytes) serves every purpose the link has, because their
 //! lifetimes never overlap: the frame being read lives in it only inside
-//! [`Link::next_request`] (which returns an owned request, decoded from the buffer, and only
-//! once the frame is complete), a response's payload and frame only inside [`Link::send`],
+//! [`Link::next_request`] (which decodes the request out of the buffer into the caller's
+//! place, and only once the frame is complete), a response's payload and frame only inside [`Link::send`],
 //! and between those calls it holds nothing and is lent out through [`Link::buffer`] (the
 //! flash store reads and writes its values through it). Each use takes `&mut Link`, so the
 //! borrow checker rules out any two at once. A response is encoded in place
@@ -19,7 +19,8 @@
 //! frame, and the store's own) took 7,864 B of static memory; this one takes 2,984 B.
 
 use edgerank_core::wire::{
-    decode_frame, encode_frame_in_place, DeviceStats, Envelope, FrameError, Request, Response, WireError, MAX_FRAME,
+    decode_request_frame, encode_frame_in_place, DeviceStats, Envelope, FrameError, Request, Response, WireError,
+    MAX_FRAME,
 };
 use embedded_io::{Read, Write};
 
@@ -94,12 +95,15 @@ impl<IO: Read + Write> Link<IO> {
         }
     }
 
-    /// Blocks until a frame decodes as a request, answering every bad frame on the way.
+    /// Blocks until a frame decodes as a request, answering every bad frame on the way; the
+    /// request is decoded into `into` (in place: `decode_request_frame`).
     ///
     /// Frames are collected as `edgerank_core::wire::FrameReader<MAX_FRAME>` collects them
     /// (the same frames, the same overflow rule), into the link's buffer; it returns only
-    /// after a whole frame has been decoded into the owned request, with no frame pending.
-    pub fn next_request(&mut self) -> Envelope<Request> {
+    /// after a whole frame has been decoded into `into`, with no frame pending. A frame that
+    /// does not decode may leave a partly written request in `into`, which the next frame
+    /// overwrites.
+    pub fn next_request(&mut self, into: &mut Envelope<Request>) {
         loop {
             let byte = self.byte();
             if byte != 0 {
@@ -121,10 +125,10 @@ impl<IO: Read + Write> Link<IO> {
             } else {
                 // `len` never exceeds MAX_FRAME; `get_mut` keeps a panic path out of the loop.
                 match self.buf.get_mut(..len) {
-                    Some(frame) => match decode_frame::<Envelope<Request>>(frame) {
-                        Ok(request) => {
+                    Some(frame) => match decode_request_frame(frame, into) {
+                        Ok(()) => {
                             self.stats.frames_ok = self.stats.frames_ok.wrapping_add(1);
-                            return request;
+                            return;
                         }
                         Err(e) => e,
                     },

@@ -37,7 +37,7 @@ use edgerank_core::model::Model;
 use edgerank_core::pipeline::RankContext;
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::{Feedback, UserState};
-use edgerank_core::wire::{DeviceInfo, DeviceStats, RankedPage, Request, Response, WireError, WIRE_VERSION};
+use edgerank_core::wire::{DeviceInfo, DeviceStats, Envelope, RankedPage, Request, Response, WireError, WIRE_VERSION};
 use edgerank_device_rank::{push_chunk, Session};
 use embedded_io::{Read, Write};
 use embedded_storage::nor_flash::NorFlash;
@@ -141,7 +141,8 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
     /// rank call.
     #[inline(never)]
     fn serve(&mut self) -> Option<RankBegin> {
-        let request = self.link.next_request();
+        let mut request = Envelope::new(0, Request::Ping);
+        self.link.next_request(&mut request);
         match request.body {
             Request::RankBegin { now, k } => Some(RankBegin { id: request.request_id, now, k }),
             ref body => {
@@ -263,7 +264,8 @@ fn collect<IO: Read + Write>(
         // The request is dropped before the response is built, so the two (about 1 KB each)
         // can share stack.
         let (id, next) = {
-            let request = link.next_request();
+            let mut request = Envelope::new(0, Request::Ping);
+            link.next_request(&mut request);
             let id = request.request_id;
             let next = match &request.body {
                 Request::RankChunk(chunk) => Next::Chunk(push_chunk(session, &mut received, chunk)),
