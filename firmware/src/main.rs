@@ -13,6 +13,7 @@ use core::ptr::addr_of_mut;
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use edgerank_core::model::Model;
+use edgerank_core::profile::Profile;
 use edgerank_core::state::UserState;
 use edgerank_device::link::Link;
 use edgerank_device::persist::{RamFlash, Store};
@@ -75,7 +76,8 @@ fn init_device() -> &'static mut Device {
         let device = slot.0.as_mut_ptr();
         addr_of_mut!((*device).model).write(Model::default());
         addr_of_mut!((*device).user).write(UserState::new());
-        addr_of_mut!((*device).profile).write(Device::boot_profile());
+        // Compiled in its place (a compiled profile returned by value is 1.5 KB of stack).
+        Device::boot_profile_in(&mut *addr_of_mut!((*device).profile).cast::<MaybeUninit<Profile>>());
         slot.0.assume_init_mut()
     }
 }

@@ -373,13 +373,37 @@ impl Profile {
     /// `#[inline]` for the reason given at [`Profile::from_blob`].
     #[inline]
     pub fn compile(config: ProfileConfig) -> Result<Self, BlobError> {
+        let mut profile = Profile::EMPTY;
+        profile.compile_into(config)?;
+        Ok(profile)
+    }
+
+    /// [`Profile::compile`] straight into `slot` (a static being initialised, say): the tables
+    /// are written in place, with no profile-sized temporary. The slot is initialised in any
+    /// case; on error it holds a profile that is not valid, and must not be ranked with.
+    #[inline]
+    pub fn compile_in_slot(
+        slot: &mut core::mem::MaybeUninit<Profile>,
+        config: ProfileConfig,
+    ) -> Result<&mut Profile, BlobError> {
+        let profile = slot.write(Profile::EMPTY);
+        profile.compile_into(config)?;
+        Ok(profile)
+    }
+
+    /// [`Profile::compile`] into `self`: the tables are written in place, so compiling takes no
+    /// profile-sized temporary (a device compiles profiles in its request loop and at boot).
+    /// The checks, and so the error, are those of `compile`; on error `self` may be partly
+    /// written.
+    #[inline]
+    fn compile_into(&mut self, config: ProfileConfig) -> Result<(), BlobError> {
         if config.magic != PROFILE_MAGIC {
             return Err(BlobError::BadMagic);
         }
         if config.format_version != PROFILE_FORMAT_VERSION {
             return Err(BlobError::UnsupportedVersion(config.format_version));
         }
-        let mut heads = [HeadWeight::default(); HEADS];
+        let heads = &mut self.heads;
         // Masses in Score units; f32 keeps load-time code small on FPU-less targets.
         let mut negative_mass = 0f32;
         let mut total_mass = 0f32;
@@ -414,8 +438,7 @@ impl Profile {
         while ((AGE_TABLE_LEN as u64 - 1) << age_shift) < age.max_age_s as u64 {
             age_shift += 1;
         }
-        let mut age_table = [Factor::ONE; AGE_TABLE_LEN];
-        for (i, slot) in age_table.iter_mut().enumerate() {
+        for (i, slot) in self.age_table.iter_mut().enumerate() {
             let minutes = ((i as u64) << age_shift) as f32 / 60.0;
             let z = (age.slope_per_min * (minutes - age.halflife_min)).min(80.0);
             // micromath, not std: the table must be bit-identical on host and device.
@@ -455,28 +478,103 @@ impl Profile {
             return Err(BlobError::OutOfRange);
         }
 
-        Ok(Profile {
-            heads,
-            negative_mass: (negative_mass * 4_294_967_296.0) as i64,
-            negative_scale_q40,
-            age_table,
-            age_shift,
-            oon_factor: factor(config.out_of_network_factor)?,
-            reply_factor: factor(config.reply_factor)?,
-            author_steps: diversity_steps(&config.author_diversity)?,
-            kind_steps: diversity_steps(&config.kind_diversity)?,
-            in_network_min_share_q16: (unit_interval(config.in_network_min_share)? * 65536.0) as u32,
-            // LogScore::from_value(quality_floor as f64), without f64 (see log2_q20_of).
-            sponsored_floor: if sp.quality_floor > 0.0 {
-                LogScore(log2_q20_of(sp.quality_floor))
-            } else {
-                LogScore::ZERO_VALUE
-            },
-            fatigue_start,
-            integrity,
-            config,
-        })
+        // Field by field, in the order (and so with the errors) of a struct literal; the
+        // destructuring below stops compiling if a field is added.
+        let Profile {
+            config: _,
+            heads: _,
+            negative_mass: slot_negative_mass,
+            negative_scale_q40: slot_negative_scale_q40,
+            age_table: _,
+            age_shift: slot_age_shift,
+            oon_factor,
+            reply_factor,
+            author_steps,
+            kind_steps,
+            in_network_min_share_q16,
+            sponsored_floor,
+            fatigue_start: slot_fatigue_start,
+            integrity: slot_integrity,
+        } = self;
+        *slot_negative_mass = (negative_mass * 4_294_967_296.0) as i64;
+        *slot_negative_scale_q40 = negative_scale_q40;
+        *slot_age_shift = age_shift;
+        *oon_factor = factor(config.out_of_network_factor)?;
+        *reply_factor = factor(config.reply_factor)?;
+        *author_steps = diversity_steps(&config.author_diversity)?;
+        *kind_steps = diversity_steps(&config.kind_diversity)?;
+        *in_network_min_share_q16 = (unit_interval(config.in_network_min_share)? * 65536.0) as u32;
+        // LogScore::from_value(quality_floor as f64), without f64 (see log2_q20_of).
+        *sponsored_floor =
+            if sp.quality_floor > 0.0 { LogScore(log2_q20_of(sp.quality_floor)) } else { LogScore::ZERO_VALUE };
+        *slot_fatigue_start = fatigue_start;
+        *slot_integrity = integrity;
+        self.config = config;
+        Ok(())
     }
+
+    /// Every value zero, every bit zero (so that it costs a memset, not a copy of a constant):
+    /// where a configuration is compiled (not a valid profile).
+    const EMPTY: Profile = Profile {
+        config: ProfileConfig {
+            magic: [0; 4],
+            format_version: 0,
+            name: heapless::String::new(),
+            head_weights: [0.0; HEADS],
+            age: AgeDecay { max_age_s: 0, halflife_min: 0.0, slope_per_min: 0.0, floor: 0.0 },
+            out_of_network_factor: 0.0,
+            reply_factor: 0.0,
+            max_out_of_network_run: 0,
+            in_network_min_share: 0.0,
+            author_diversity: Diversity { decay: 0.0, floor: 0.0 },
+            kind_diversity: Diversity { decay: 0.0, floor: 0.0 },
+            exploration: Exploration { slots: 0, max_followers: 0, max_author_impressions: 0, max_age_s: 0 },
+            sponsored: Sponsored { first_slot: 0, spacing: 0, max_per_page: 0, quality_floor: 0.0 },
+            fatigue: Fatigue { filter_days: 0, recovery_days: 0, start_factor: 0.0 },
+            integrity: Integrity {
+                enabled: false,
+                farm_min_followings: 0,
+                farm_ratio: 0.0,
+                farm_slope: 0.0,
+                young_days: 0,
+                young_floor: 0.0,
+                pod_threshold: 0.0,
+                pod_floor: 0.0,
+                bought_min_followers: 0,
+                bought_rate: 0.0,
+                bought_floor: 0.0,
+                bot_threshold: 0.0,
+                bot_floor: 0.0,
+            },
+        },
+        heads: [HeadWeight { mantissa: 0, shift: 0 }; HEADS],
+        negative_mass: 0,
+        negative_scale_q40: 0,
+        age_table: [Factor::ONE; AGE_TABLE_LEN],
+        age_shift: 0,
+        oon_factor: Factor::ONE,
+        reply_factor: Factor::ONE,
+        author_steps: [Factor::ONE; DIVERSITY_STEPS + 1],
+        kind_steps: [Factor::ONE; DIVERSITY_STEPS + 1],
+        in_network_min_share_q16: 0,
+        sponsored_floor: LogScore(0),
+        fatigue_start: 0,
+        integrity: CompiledIntegrity {
+            enabled: false,
+            farm_min_followings: 0,
+            farm_ratio_q16: 0,
+            farm_slope_log2_q20: 0,
+            young_days: 0,
+            young_floor: 0,
+            pod_threshold: 0,
+            pod_floor: 0,
+            bought_min_followers: 0,
+            bought_rate: 0,
+            bought_floor: 0,
+            bot_threshold: 0,
+            bot_floor: 0,
+        },
+    };
 
     /// The configuration this profile was compiled from.
     pub fn config(&self) -> &ProfileConfig {
@@ -547,6 +645,19 @@ impl Profile {
     pub fn from_blob(bytes: &[u8]) -> Result<Self, BlobError> {
         let config: ProfileConfig = crate::wire::decode_checked(bytes)?;
         Self::compile(config)
+    }
+
+    /// [`Profile::from_blob`] into `self`: the blob is decoded, validated and compiled first
+    /// (into one temporary profile, in place), and replaces `self` only then; a refused blob
+    /// leaves `self` as it was and gives the error `from_blob` gives. Takes about one profile
+    /// of stack (a device loads profiles in its request loop).
+    #[inline]
+    pub fn replace_from_blob(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        let config: ProfileConfig = crate::wire::decode_checked(bytes)?;
+        let mut profile = Profile::EMPTY;
+        profile.compile_into(config)?;
+        *self = profile;
+        Ok(())
     }
 }
 
@@ -667,6 +778,54 @@ mod tests {
         for x in [0.0, -0.0, -1.0, f32::NAN, 1.0, 0.5, 0.001, 3.999_999_8, 4.0, f32::MAX, f32::MIN_POSITIVE] {
             check(x);
         }
+    }
+
+    /// `replace_from_blob` replaces with what `from_blob` returns, and on a refusal gives its
+    /// error and leaves the profile as it was.
+    #[test]
+    fn replace_from_blob_matches_from_blob() {
+        let mut buf = [0u8; PROFILE_BLOB_MAX];
+        let blob = |c: &ProfileConfig, buf: &mut [u8; PROFILE_BLOB_MAX]| {
+            crate::wire::encode_checked(c, buf).map(|b| b.len()).unwrap()
+        };
+        let tiktok = Profile::compile(Platform::TikTok.config()).unwrap();
+        let mut bad_weight = Platform::X.config();
+        bad_weight.head_weights[3] = f32::INFINITY;
+        let mut bad_share = Platform::X.config();
+        bad_share.in_network_min_share = 1.5;
+        let mut configs: heapless::Vec<ProfileConfig, 12> = Platform::ALL.iter().map(|p| p.config()).collect();
+        configs.push(bad_weight).unwrap();
+        configs.push(bad_share).unwrap();
+        for c in &configs {
+            let n = blob(c, &mut buf);
+            for bytes in [&buf[..n], &buf[..n - 1]] {
+                let mut active = tiktok.clone();
+                let replaced = active.replace_from_blob(bytes);
+                match Profile::from_blob(bytes) {
+                    Ok(p) => {
+                        assert_eq!(replaced, Ok(()));
+                        assert_eq!(active, p);
+                    }
+                    Err(e) => {
+                        assert_eq!(replaced, Err(e));
+                        assert_eq!(active, tiktok);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compile_in_slot_matches_compile() {
+        for p in Platform::ALL {
+            let mut slot = core::mem::MaybeUninit::uninit();
+            let compiled = Profile::compile_in_slot(&mut slot, p.config()).unwrap().clone();
+            assert_eq!(compiled, Profile::compile(p.config()).unwrap());
+        }
+        let mut bad = Platform::X.config();
+        bad.reply_factor = -1.0;
+        let mut slot = core::mem::MaybeUninit::uninit();
+        assert_eq!(Profile::compile_in_slot(&mut slot, bad.clone()).err(), Profile::compile(bad).err());
     }
 
     #[test]

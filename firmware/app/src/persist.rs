@@ -274,12 +274,9 @@ fn decode_model(bytes: &[u8], into: Option<&mut Model>) -> bool {
 
 #[inline(never)]
 fn decode_profile(bytes: &[u8], into: Option<&mut Profile>) -> bool {
-    match (Profile::from_blob(bytes), into) {
-        (Ok(profile), Some(into)) => {
-            *into = profile;
-            true
-        }
-        (decoded, _) => decoded.is_ok(),
+    match into {
+        Some(into) => into.replace_from_blob(bytes).is_ok(),
+        None => Profile::from_blob(bytes).is_ok(),
     }
 }
 

@@ -32,6 +32,8 @@
 //! while `collect` runs the open call's own request loop; the borrow checker then proves that
 //! nothing mutates what the session reads.
 
+use core::mem::MaybeUninit;
+
 use edgerank_core::error::RankError;
 use edgerank_core::model::Model;
 use edgerank_core::pipeline::RankContext;
@@ -75,6 +77,20 @@ impl Device {
             // The core's tests compile every built-in profile: this cannot fail. The error goes
             // to the log (defmt), not into the panic message, which would link core::fmt's
             // `Display` of it.
+            Err(e) => {
+                crate::log::error!("built-in profile does not compile: {}", e);
+                panic!("built-in profile does not compile")
+            }
+        }
+    }
+
+    /// Compiles the [`BOOT_PROFILE`] straight into `slot` (the profile of a device being built
+    /// in place, as the firmware builds its static one): a compiled profile returned by value
+    /// is 1.5 KB of stack.
+    pub fn boot_profile_in(slot: &mut MaybeUninit<Profile>) -> &mut Profile {
+        match Profile::compile_in_slot(slot, BOOT_PROFILE.config()) {
+            Ok(p) => p,
+            // As in `boot_profile`: this cannot fail.
             Err(e) => {
                 crate::log::error!("built-in profile does not compile: {}", e);
                 panic!("built-in profile does not compile")
@@ -333,10 +349,10 @@ pub fn load_model(active: &mut Model, blob: &[u8]) -> Response {
 /// blob leaves `active` untouched.
 #[inline(never)]
 pub fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
-    match Profile::from_blob(blob) {
-        Ok(profile) => {
-            // As in `load_model`: moved in first, logged from its place.
-            *active = profile;
+    // As in `load_model`: compiled in place into one temporary (`replace_from_blob`), moved in
+    // only once valid, logged from its place.
+    match active.replace_from_blob(blob) {
+        Ok(()) => {
             crate::log::info!("profile {=str} loaded", active.config().name.as_str());
             Response::ProfileLoaded { name: active.config().name.clone() }
         }
