@@ -153,9 +153,12 @@ fn checked_content(bytes: &[u8]) -> Result<&[u8], BlobError> {
     if bytes.len() <= CRC_LEN {
         return Err(BlobError::Truncated);
     }
-    let (content, crc) = bytes.split_at(bytes.len() - CRC_LEN);
-    let mut stored = [0u8; CRC_LEN];
-    stored.copy_from_slice(crc);
+    // Cannot fail after the length check; `get` and `try_into` keep a panic path out of the
+    // size-built firmware (`split_at` and `split_last_chunk` call an out-of-line `split_at`).
+    let at = bytes.len() - CRC_LEN;
+    let (Some(content), Some(Ok(stored))) = (bytes.get(..at), bytes.get(at..).map(<[u8; CRC_LEN]>::try_from)) else {
+        return Err(BlobError::Truncated);
+    };
     if CRC.checksum(content) != u32::from_le_bytes(stored) {
         return Err(BlobError::BadChecksum);
     }
