@@ -6,7 +6,7 @@
 //! the larger of the two. Printed, and written to target/device-bench.jsonl.
 //!
 //! Instruction counts come from QEMU `-icount shift=0` read through SysTick: instructions
-//! executed, not cycles (see firmware/app/src/counter.rs). The work is done by the
+//! executed, not cycles (see firmware/rank/src/counter.rs). The work is done by the
 //! `device-bench` binary of `edgerank-tests` (tests/src/bin/device-bench.rs), which drives the
 //! firmware with the same QEMU client as the tests.
 //!
