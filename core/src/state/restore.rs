@@ -16,13 +16,13 @@
 
 use core::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
-use super::tables::{AuthorEntry, AuthorTable, MuteList, MuteRecord, SeenSet, MUTE_SLOTS};
+use super::tables::{AuthorEntry, AuthorTable, MuteList, SeenSet};
 use super::{UserState, STATE_FORMAT_VERSION};
 use crate::error::BlobError;
 use crate::num::Feature;
-use crate::wire::in_place::{next, next_in_place, Array};
+use crate::wire::in_place::{next, next_in_place, Array, VecInPlace};
 
 impl UserState {
     /// [`UserState::from_blob`], decoded in place into `self` instead of returned: no state-sized
@@ -153,38 +153,8 @@ impl<'de> Visitor<'de> for Mutes<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let MuteList { records, filter } = self.0;
-        next_in_place(&mut seq, 0, Records(records))?;
+        next_in_place(&mut seq, 0, VecInPlace(records))?;
         *filter = next(&mut seq, 1)?;
-        Ok(())
-    }
-}
-
-/// The mute records: a length-prefixed sequence, each record pushed in place; more than
-/// [`MUTE_SLOTS`] is an error (as heapless's `Vec` decodes it).
-struct Records<'a>(&'a mut heapless::Vec<MuteRecord, MUTE_SLOTS>);
-
-impl<'de> DeserializeSeed<'de> for Records<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Records<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a sequence")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.0.clear();
-        while let Some(record) = seq.next_element()? {
-            if self.0.push(record).is_err() {
-                return Err(A::Error::invalid_length(MUTE_SLOTS + 1, &"at most MUTE_SLOTS records"));
-            }
-        }
         Ok(())
     }
 }

@@ -87,14 +87,20 @@ fn cobs_encode_in_place(buf: &mut [u8], from: usize, n: usize) -> Option<usize> 
 /// [`FrameError::BadChecksum`], [`FrameError::Malformed`] (see [`decode_checked`]: the same on
 /// every pointer width).
 pub fn decode_frame<T: DeserializeOwned + Serialize>(frame: &mut [u8]) -> Result<T, FrameError> {
+    decode_checked(versioned_payload(frame)?).map_err(frame_error)
+}
+
+/// The COBS-decoded payload of a frame whose version byte is ours (the first checks of
+/// [`decode_frame`]).
+#[inline]
+fn versioned_payload(frame: &mut [u8]) -> Result<&[u8], FrameError> {
     let n = cobs::decode_in_place(frame).map_err(|_| FrameError::Cobs)?;
     let payload = frame.get(..n).ok_or(FrameError::Cobs)?;
     match payload.first() {
-        None => return Err(FrameError::Truncated),
-        Some(&v) if v != WIRE_VERSION => return Err(FrameError::UnsupportedVersion(v)),
-        Some(_) => {}
+        None => Err(FrameError::Truncated),
+        Some(&v) if v != WIRE_VERSION => Err(FrameError::UnsupportedVersion(v)),
+        Some(_) => Ok(payload),
     }
-    decode_checked(payload).map_err(frame_error)
 }
 
 /// [`decode_frame`] for a request, decoded into `into` instead of returned: the body is
@@ -106,14 +112,7 @@ pub fn decode_frame<T: DeserializeOwned + Serialize>(frame: &mut [u8]) -> Result
 /// `#[inline]`: compiled in the crate that calls it (see `Model::from_blob`).
 #[inline]
 pub fn decode_request_frame(frame: &mut [u8], into: &mut Envelope<Request>) -> Result<(), FrameError> {
-    let n = cobs::decode_in_place(frame).map_err(|_| FrameError::Cobs)?;
-    let payload = frame.get(..n).ok_or(FrameError::Cobs)?;
-    match payload.first() {
-        None => return Err(FrameError::Truncated),
-        Some(&v) if v != WIRE_VERSION => return Err(FrameError::UnsupportedVersion(v)),
-        Some(_) => {}
-    }
-    decode_checked_into(payload, into).map_err(frame_error)
+    decode_checked_into(versioned_payload(frame)?, into).map_err(frame_error)
 }
 
 /// A blob error as a frame error (see [`decode_frame`]).
