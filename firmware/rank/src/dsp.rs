@@ -8,34 +8,37 @@
 //! reads), so pages are byte-identical to the host's. On cores without the DSP extension
 //! (Cortex-M0+, thumbv6m) it is the portable code.
 
-use edgerank_core::model::{Dot, PortableDot, FEATURES};
+use edgerank_core::model::{Dot, FEATURES};
 use edgerank_core::num::{Feature, Weight};
 
 /// [`Dot`] with `SMLAD` where the core has it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Smlad;
 
-/// Two signed 16-bit values in one word, `lo` in the bottom half (the operand layout `SMLAD`
-/// reads).
-#[inline(always)]
-fn pack(lo: i16, hi: i16) -> u32 {
-    (lo as u16 as u32) | ((hi as u16 as u32) << 16)
-}
-
 impl Dot for Smlad {
     #[inline(always)]
     fn dot(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32 {
-        if !cfg!(target_feature = "dsp") {
-            return PortableDot::dot(bias, x, w);
-        }
-        let mut acc = bias;
-        let mut i = 0;
-        while i < FEATURES {
-            acc = smlad(pack(x[i].0, x[i + 1].0), pack(w[i].0, w[i + 1].0), acc);
-            i += 2;
-        }
-        acc
+        #[cfg(target_feature = "dsp")]
+        return smlad_dot(bias, x, w);
+        #[cfg(not(target_feature = "dsp"))]
+        return edgerank_core::model::PortableDot::dot(bias, x, w);
     }
+}
+
+/// The 16 products as 8 `SMLAD`s on packed pairs.
+#[cfg(target_feature = "dsp")]
+#[inline(always)]
+fn smlad_dot(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32 {
+    // Two signed 16-bit values in one word, the first in the bottom half (the operand layout
+    // `SMLAD` reads).
+    let pack = |lo: i16, hi: i16| (lo as u16 as u32) | ((hi as u16 as u32) << 16);
+    let mut acc = bias;
+    let mut i = 0;
+    while i < FEATURES {
+        acc = smlad(pack(x[i].0, x[i + 1].0), pack(w[i].0, w[i + 1].0), acc);
+        i += 2;
+    }
+    acc
 }
 
 /// `acc + lo(a) * lo(b) + hi(a) * hi(b)`, wrapping.
@@ -56,14 +59,4 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
         );
     }
     out
-}
-
-/// Never called without the DSP extension (see [`Smlad::dot`]); present so that the code
-/// compiles for every Cortex-M.
-#[cfg(not(target_feature = "dsp"))]
-#[inline(always)]
-fn smlad(a: u32, b: u32, acc: i32) -> i32 {
-    let lo = (a as i16 as i32).wrapping_mul(b as i16 as i32);
-    let hi = ((a as i32) >> 16).wrapping_mul((b as i32) >> 16);
-    acc.wrapping_add(lo).wrapping_add(hi)
 }
