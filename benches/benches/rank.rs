@@ -48,8 +48,10 @@ fn benches(c: &mut Criterion) {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, cand)| {
+                    let score = score_candidate(&ctx, cand)?;
                     Some(PoolEntry {
-                        score: score_candidate(&ctx, cand)?,
+                        key: score,
+                        score,
                         item_id: cand.item_id,
                         author_id: cand.author_id,
                         index: i as u16,
@@ -70,7 +72,11 @@ fn benches(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("rank", n), &candidates, |b, cands| {
                 b.iter(|| black_box(rank::<4096, K>(&ctx, cands, K).expect("within capacity")))
             });
-            let mut scratch = vec![RefScored { index: 0, score: 0.0f64, explore: false, taken: false }; n];
+            let mut scratch =
+                vec![
+                    RefScored { index: 0, score: 0.0f64, light: 0.0, explore: false, organic: false, taken: false };
+                    n
+                ];
             group.bench_with_input(BenchmarkId::new("reference_f64", n), &candidates, |b, cands| {
                 b.iter(|| black_box(reference::rank::<f64, K>(&model, &cfg, &user, NOW, cands, K, &mut scratch)))
             });

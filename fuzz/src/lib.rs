@@ -114,7 +114,7 @@ pub fn check_page(ctx: &RankContext<'_>, candidates: &[Candidate], k: usize) {
     let stats = &page.stats;
     assert_eq!(stats.received as usize, candidates.len());
     let filtered: u32 = stats.filtered.iter().sum();
-    assert_eq!(stats.scored + filtered, stats.received, "{stats:?}");
+    assert_eq!(stats.scored + filtered + stats.shortlist_skipped, stats.received, "{stats:?}");
     assert!(page.items.len() <= k.min(stats.scored as usize), "{} items for k = {k}, {stats:?}", page.items.len());
 
     let mut seen = [false; N];

@@ -105,6 +105,10 @@ struct CompareArgs {
     /// Only these policies (comma-separated; default all).
     #[arg(long, value_delimiter = ',')]
     policies: Vec<String>,
+    /// Light-pass shortlist of the six platform profiles' policies (default: the profiles'
+    /// own, 48; 0 scores every candidate with the full model): what two-stage ranking costs.
+    #[arg(long)]
+    shortlist: Option<u16>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -223,6 +227,7 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         batch_size: a.batch,
         author_rate: a.author_rate,
         policies: a.policies,
+        shortlist: a.shortlist,
         device: a.device,
         ..CompareConfig::default()
     };

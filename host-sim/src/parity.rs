@@ -188,7 +188,11 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
     let ctx = RankContext { model, profile: &profile, user: &req.user, now: req.now };
     let page = rank::<4096, 32>(&ctx, &req.candidates, req.k).expect("request within capacity");
 
-    let mut scratch = vec![RefScored { index: 0, score: 0.0f64, explore: false, taken: false }; req.candidates.len()];
+    let mut scratch =
+        vec![
+            RefScored { index: 0, score: 0.0f64, light: 0.0, explore: false, organic: false, taken: false };
+            req.candidates.len()
+        ];
     let ref_page = reference::rank::<f64, 32>(model, &cfg, &req.user, req.now, &req.candidates, req.k, &mut scratch)
         .expect("scratch holds the batch");
 

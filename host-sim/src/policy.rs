@@ -143,6 +143,16 @@ impl Policy {
         Policy::all().into_iter().chain(Policy::optional()).filter(|p| names.contains(&p.name)).collect()
     }
 
+    /// Sets the light-pass shortlist of a policy ranked with a platform profile (others, whose
+    /// profiles score every candidate, are left as they are).
+    pub fn set_shortlist(&mut self, shortlist: u16) {
+        if let Some(p) = &mut self.profile {
+            if p.config().shortlist != 0 {
+                *p = compile(ProfileConfig { shortlist, ..p.config().clone() });
+            }
+        }
+    }
+
     /// Whether integrity rules are active.
     pub fn integrity(&self) -> bool {
         self.profile.as_ref().is_some_and(|p| p.config().integrity.enabled)

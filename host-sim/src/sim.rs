@@ -40,6 +40,8 @@ pub struct CompareConfig {
     pub author_rate: RateBasis,
     /// Policies to run (empty: all).
     pub policies: Vec<String>,
+    /// Light-pass shortlist for the platform profiles' policies (`None`: their own).
+    pub shortlist: Option<u16>,
     /// World parameters.
     pub world: WorldParams,
     /// Also rank every call of the core policies on this device and require the same pages
@@ -59,6 +61,7 @@ impl Default for CompareConfig {
             tick_s: 600,
             author_rate: RateBasis::PerFollower,
             policies: Vec::new(),
+            shortlist: None,
             world: WorldParams::default(),
             device: None,
         }
@@ -254,7 +257,12 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
     progress.message("generating the world");
     let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, cfg.world.clone());
     let model = Model::default();
-    let policies = Policy::select(&cfg.policies);
+    let mut policies = Policy::select(&cfg.policies);
+    if let Some(shortlist) = cfg.shortlist {
+        for p in &mut policies {
+            p.set_shortlist(shortlist);
+        }
+    }
 
     // Denominators from the world.
     let gini_creators: Vec<bool> = (0..world.creators.len())

@@ -152,7 +152,7 @@ impl HeadValues {
     }
 }
 
-/// A complete model. Weights are Q3.12 ([`Weight`]), biases Q12 logits.
+/// A complete model. Weights are Q4.11 ([`Weight`]), biases Q24 logits ([`Logit`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
     /// Always [`MODEL_MAGIC`].

@@ -2,19 +2,22 @@
 //!
 //! 1. [`filter`]: seen items, muted or blocked authors, "see fewer" windows, age cut.
 //! 2. [`features`]: the model's inputs from the candidate and the user's state.
-//! 3. [`score`]: model heads combined by the profile's weights, the negative-total rule, and
+//! 3. [`light`]: with a profile's `shortlist`, a one-dot-product light score decides whether
+//!    the candidate can still make the shortlist; only then does it go on.
+//! 4. [`score`]: model heads combined by the profile's weights, the negative-total rule, and
 //!    the non-positional multipliers, including [`integrity`].
-//! 4. [`select`]: bounded top-P pools (organic, exploration, sponsored).
-//! 5. [`rerank`]: position by position: slots, diversity, network rules.
-//! 6. [`explain`]: on request, the exact breakdown of any ranked item's score.
+//! 5. [`select`]: bounded top-P pools (organic, exploration, sponsored).
+//! 6. [`rerank`]: position by position: slots, diversity, network rules.
+//! 7. [`explain`]: on request, the exact breakdown of any ranked item's score.
 //!
-//! Stages 1-4 run per candidate as it arrives ([`RankSession::push`]), so a device can
+//! Stages 1-5 run per candidate as it arrives ([`RankSession::push`]), so a device can
 //! stream candidates without ever holding the whole batch; stage 5 runs once per page.
 
 pub mod explain;
 pub mod features;
 pub mod filter;
 pub mod integrity;
+pub mod light;
 pub mod rerank;
 pub mod score;
 pub mod select;
@@ -31,6 +34,7 @@ use crate::state::UserState;
 
 use explain::{Explanation, NoTrace};
 use filter::FilterReason;
+use light::LightPass;
 use select::{Pool, PoolEntry};
 
 pub use rerank::{Placement, RankedItem};
@@ -63,12 +67,16 @@ pub struct RankStats {
     pub received: u32,
     /// Candidates filtered out, by [`FilterReason`].
     pub filtered: [u32; FilterReason::COUNT],
-    /// Candidates scored.
+    /// Candidates the full model scored.
     pub scored: u32,
     /// Sponsored candidates below the profile's quality floor.
     pub sponsored_below_floor: u32,
     /// Scored candidates that did not fit the pools (the weakest are dropped first).
     pub pool_overflow: u32,
+    /// Candidates that passed the filters but not the light pass: their light score was
+    /// already below the shortlist's worst when they arrived, so the full model never ran.
+    /// `received` = filtered + `scored` + `shortlist_skipped`.
+    pub shortlist_skipped: u32,
 }
 
 /// A ranked page of at most `K` items.
@@ -80,9 +88,15 @@ pub struct RankedFeed<const K: usize> {
     pub stats: RankStats,
 }
 
-/// One rank call in progress: accepts up to `N` candidates, keeps the best `P` by score. `D`
-/// computes the model heads' multiply-accumulates (see [`Dot`]; every choice gives the same
-/// page).
+/// One rank call in progress: accepts up to `N` candidates, keeps the best `P` by score (or,
+/// when the profile has a `shortlist`, the best `min(shortlist, P)` by light score; see
+/// [`light`]). `D` computes the model heads' multiply-accumulates (see [`Dot`]; every choice
+/// gives the same page).
+///
+/// A shortlist is exact whatever the order candidates arrive in: the organic pool holds the
+/// best by light score of all candidates pushed so far, and a candidate skips the full model
+/// only when its light score is already below the pool's worst. In random order, about
+/// `S (1 + ln(N / S))` of `N` candidates get the full model for a shortlist of `S`.
 ///
 /// ```
 /// use edgerank_core::input::Candidate;
@@ -107,6 +121,8 @@ pub struct RankedFeed<const K: usize> {
 /// ```
 pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot = PortableDot> {
     ctx: RankContext<'a>,
+    /// Present when the profile has a shortlist.
+    light: Option<LightPass>,
     organic: Pool<P>,
     exploration: Pool<EXPLORATION_POOL>,
     sponsored: Pool<SPONSORED_POOL>,
@@ -121,9 +137,11 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     /// larger `N` does not compile).
     pub fn new(ctx: RankContext<'a>) -> Self {
         const { assert!(N <= select::MAX_SESSION_CANDIDATES, "a session takes at most 65,536 candidates") };
+        let shortlist = ctx.profile.config().shortlist as usize;
         Self {
             ctx,
-            organic: Pool::new(),
+            light: if shortlist == 0 { None } else { Some(LightPass::new(ctx.model, ctx.profile)) },
+            organic: if shortlist == 0 { Pool::new() } else { Pool::with_limit(shortlist) },
             exploration: Pool::new(),
             sponsored: Pool::new(),
             stats: RankStats::default(),
@@ -149,14 +167,33 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
                 return Ok(());
             }
         };
-        let scored = score::score_with::<_, D>(ctx.model, ctx.profile, ctx.user, c, admitted, &mut NoTrace);
+        let x = features::build(c, ctx.user, admitted.age_s);
+        let product = score::multipliers(ctx.profile, c, admitted);
+        let sponsored = c.flags.sponsored();
+        let explore = !sponsored && is_exploration_candidate(ctx.profile, c, admitted.age_s);
+        // `index < N <= 65,536` (asserted in `new`).
+        let index = index as u16;
+        let light = match &self.light {
+            Some(light) if !sponsored => {
+                let key = light.score::<D>(ctx.profile, &x, product);
+                // Sponsored and exploration candidates have pools of their own, ranked by the
+                // full score.
+                if !explore && !self.organic.admits(key, index) {
+                    self.stats.shortlist_skipped += 1;
+                    return Ok(());
+                }
+                Some(key)
+            }
+            _ => None,
+        };
+        let scored = score::score_features::<D>(ctx.model, ctx.profile, &x, product);
         self.stats.scored += 1;
         let entry = PoolEntry {
+            key: scored.unplaced,
             score: scored.unplaced,
             item_id: c.item_id,
             author_id: c.author_id,
-            // `index < N <= 65,536` (asserted in `new`).
-            index: index as u16,
+            index,
             kind: c.kind,
             flags: c.flags,
         };
@@ -169,8 +206,8 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             }
         } else {
             self.organic_offers += 1;
-            self.organic.offer(entry);
-            if is_exploration_candidate(ctx.profile, c, admitted.age_s) {
+            self.organic.offer(PoolEntry { key: light.unwrap_or(entry.score), ..entry });
+            if explore {
                 self.exploration.offer(entry);
             }
         }

@@ -1,13 +1,13 @@
 //! Scoring: model heads combined by the profile's weights, the negative-total rule, then the
 //! multipliers that do not depend on page position (age, network, reply, fatigue, integrity).
 
-use super::explain::{FactorChain, FactorKind, Trace};
+use super::explain::{FactorChain, FactorKind, NoTrace, Trace};
 use super::features;
 use super::filter::Admitted;
 use super::integrity;
 use crate::input::Candidate;
-use crate::model::{Dot, Head, Model, PortableDot, HEADS};
-use crate::num::{LogScore, Score};
+use crate::model::{Dot, Head, Model, PortableDot, FEATURES, HEADS};
+use crate::num::{Factor, Feature, LogScore, Score};
 use crate::profile::Profile;
 use crate::state::UserState;
 
@@ -44,6 +44,34 @@ pub fn score_with<T: Trace, D: Dot>(
     trace: &mut T,
 ) -> Scored {
     let x = features::build(c, user, admitted.age_s);
+    let base = profile.finish_base(weighted_sum::<T, D>(model, profile, &x, trace));
+    let mut chain = FactorChain::new(trace);
+    apply_multipliers(profile, c, admitted, &mut chain);
+    Scored { base, unplaced: base.scaled(chain.product) }
+}
+
+/// [`score_with`] from a feature vector and the [`multipliers`] already computed (the rank
+/// session builds both once per candidate and shares them with the light pass): the same
+/// score.
+#[inline]
+pub fn score_features<D: Dot>(model: &Model, profile: &Profile, x: &[Feature; FEATURES], product: Factor) -> Scored {
+    let base = profile.finish_base(weighted_sum::<NoTrace, D>(model, profile, x, &mut NoTrace));
+    Scored { base, unplaced: base.scaled(product) }
+}
+
+/// The product of the multipliers that do not depend on page position: age, network, reply,
+/// fatigue and integrity.
+#[inline]
+pub fn multipliers(profile: &Profile, c: &Candidate, admitted: Admitted) -> Factor {
+    let mut trace = NoTrace;
+    let mut chain = FactorChain::new(&mut trace);
+    apply_multipliers(profile, c, admitted, &mut chain);
+    chain.product
+}
+
+/// The profile's weighted sum of the head outputs.
+#[inline]
+fn weighted_sum<T: Trace, D: Dot>(model: &Model, profile: &Profile, x: &[Feature; FEATURES], trace: &mut T) -> Score {
     // Each contribution is within ±2^46, so twelve of them cannot overflow i64.
     let mut sum = 0i64;
     for h in 0..HEADS {
@@ -53,14 +81,16 @@ pub fn score_with<T: Trace, D: Dot>(
         if weight.mantissa == 0 && !T::RECORDS_HEADS {
             continue;
         }
-        let value = model.head_with::<D>(h, &x);
+        let value = model.head_with::<D>(h, x);
         let contribution = weight.apply(value);
         trace.head(Head::ALL[h], value, contribution);
         sum += contribution.0;
     }
-    let base = profile.finish_base(Score::saturate(sum));
+    Score::saturate(sum)
+}
 
-    let mut chain = FactorChain::new(trace);
+#[inline]
+fn apply_multipliers<T: Trace>(profile: &Profile, c: &Candidate, admitted: Admitted, chain: &mut FactorChain<'_, T>) {
     chain.apply(FactorKind::Age, profile.age_factor(admitted.age_s));
     if !c.flags.in_network() {
         chain.apply(FactorKind::OutOfNetwork, profile.oon_factor);
@@ -74,9 +104,8 @@ pub fn score_with<T: Trace, D: Dot>(
     // score: factors combine by adding logarithms, which saturate only at a floor below every
     // score's (`FACTOR_FLOOR`), so the grouping does not matter.
     if T::RECORDS_FACTORS {
-        integrity::apply(profile, c, &mut chain);
+        integrity::apply(profile, c, chain);
     } else {
         chain.product = chain.product.then(admitted.integrity);
     }
-    Scored { base, unplaced: base.scaled(chain.product) }
 }

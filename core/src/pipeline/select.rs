@@ -1,15 +1,23 @@
 //! Bounded top-P selection: a binary heap whose root is the worst kept entry, so each new
 //! candidate costs O(log P) at most and memory never depends on the number of candidates.
+//!
+//! An entry carries two scores: the `key` that decides which entries a pool keeps, and the
+//! `score` the page is ranked by. They are the same number unless a light pass chose the
+//! pool (see [`super::light`]): then the pool keeps the best by light score, and ranks them by
+//! their full score.
 
 use core::cmp::Ordering;
 
 use crate::input::{CandidateFlags, ContentKind};
 use crate::num::LogScore;
 
-/// What the re-ranker needs of a scored candidate: 16 bytes, no padding (with a 32-bit
-/// index it took 20, and the pools of a session are 144 entries).
+/// What the re-ranker needs of a scored candidate: 20 bytes, no padding (with a 32-bit
+/// index it took 24, and the pools of a session are up to 144 entries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolEntry {
+    /// What the pool keeps the best of: the score, or the light score when a light pass
+    /// chose the pool.
+    pub key: LogScore,
     /// Score before page-position rules.
     pub score: LogScore,
     /// Item id.
@@ -37,15 +45,17 @@ impl PoolEntry {
 /// each candidate's position as 16 bits. A device takes 256, the host benchmarks 4,096.
 pub const MAX_SESSION_CANDIDATES: usize = 1 << 16;
 
-const _: () = assert!(core::mem::size_of::<PoolEntry>() == 16);
+const _: () = assert!(core::mem::size_of::<PoolEntry>() == 20);
 
-/// The best `P` entries offered so far.
+/// The best `P` entries offered so far (or the best `limit`, see [`Pool::with_limit`]), by
+/// [`PoolEntry::key`].
 ///
 /// Between calls to [`Pool::sorted`] the entries form a binary heap whose root is the worst
 /// kept entry (the next to evict). Sorting happens in place (heapsort: no recursion, no
 /// copy), so a device ranks with the pool's own memory and a stack that does not grow with P.
 pub struct Pool<const P: usize> {
     entries: heapless::Vec<PoolEntry, P>,
+    limit: usize,
 }
 
 impl<const P: usize> Default for Pool<P> {
@@ -54,13 +64,25 @@ impl<const P: usize> Default for Pool<P> {
     }
 }
 
-/// True when `a` ranks below `b` (the heap's "greater": worse entries rise to the root), i.e.
-/// `a.rank_cmp(b) == Ordering::Greater`, as one comparison of 64-bit keys: the score with its
-/// sign bit flipped (so that unsigned order is signed order) above the complemented index
-/// (a lower index ranks higher).
-#[inline]
-fn worse(a: &PoolEntry, b: &PoolEntry) -> bool {
-    let key = |e: &PoolEntry| ((e.score.0 as u32 ^ 0x8000_0000) as u64) << 32 | !u32::from(e.index) as u64;
+/// The two orders a pool's heap can follow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum By {
+    /// Which entries to keep: [`PoolEntry::key`].
+    Key,
+    /// Page order: [`PoolEntry::score`].
+    Score,
+}
+
+/// True when `a` ranks below `b` by the chosen score (the heap's "greater": worse entries rise
+/// to the root); by score, `a.rank_cmp(b) == Ordering::Greater`. One comparison of 64-bit
+/// keys: the score with its sign bit flipped (so that unsigned order is signed order) above
+/// the complemented index (a lower index ranks higher).
+#[inline(always)]
+fn worse(a: &PoolEntry, b: &PoolEntry, by: By) -> bool {
+    let key = |e: &PoolEntry| {
+        let s = if by == By::Key { e.key } else { e.score };
+        ((s.0 as u32 ^ 0x8000_0000) as u64) << 32 | !u32::from(e.index) as u64
+    };
     key(a) < key(b)
 }
 
@@ -70,8 +92,9 @@ fn worse(a: &PoolEntry, b: &PoolEntry) -> bool {
 #[inline(always)]
 fn move_entry(heap: &mut [PoolEntry], from: usize, to: usize) {
     let e = &heap[from];
-    let (score, item_id, author_id, index, kind, flags) = (e.score, e.item_id, e.author_id, e.index, e.kind, e.flags);
-    heap[to] = PoolEntry { score, item_id, author_id, index, kind, flags };
+    let (key, score, item_id, author_id, index, kind, flags) =
+        (e.key, e.score, e.item_id, e.author_id, e.index, e.kind, e.flags);
+    heap[to] = PoolEntry { key, score, item_id, author_id, index, kind, flags };
 }
 
 /// Restores the heap below `root` within `heap`: the classic sift-down, moving the entry
@@ -80,7 +103,7 @@ fn move_entry(heap: &mut [PoolEntry], from: usize, to: usize) {
 /// out of line, and its call and spills cost 28 instructions per candidate on the M4F
 /// (1,732 against 1,704 at N = 256) for 0.8 KB less text.
 #[inline(always)]
-fn sift_down(heap: &mut [PoolEntry], mut root: usize) {
+fn sift_down(heap: &mut [PoolEntry], mut root: usize, by: By) {
     let Some(&item) = heap.get(root) else {
         return;
     };
@@ -90,8 +113,8 @@ fn sift_down(heap: &mut [PoolEntry], mut root: usize) {
             break;
         }
         let right = left + 1;
-        let child = if right < heap.len() && worse(&heap[right], &heap[left]) { right } else { left };
-        if !worse(&heap[child], &item) {
+        let child = if right < heap.len() && worse(&heap[right], &heap[left], by) { right } else { left };
+        if !worse(&heap[child], &item, by) {
             break;
         }
         move_entry(heap, child, root);
@@ -101,37 +124,55 @@ fn sift_down(heap: &mut [PoolEntry], mut root: usize) {
 }
 
 impl<const P: usize> Pool<P> {
-    /// Empty.
+    /// Empty; keeps up to `P` entries.
     pub const fn new() -> Self {
-        Self { entries: heapless::Vec::new() }
+        Self { entries: heapless::Vec::new(), limit: P }
     }
 
-    /// Offers an entry: kept if there is room or it beats the worst kept entry (evicted).
+    /// Empty; keeps up to `limit` entries (at most `P`).
+    pub const fn with_limit(limit: usize) -> Self {
+        Self { entries: heapless::Vec::new(), limit: if limit < P { limit } else { P } }
+    }
+
+    /// Whether an entry with this key and index would be kept if offered now.
+    #[inline]
+    pub fn admits(&self, key: LogScore, index: u16) -> bool {
+        match self.entries.first() {
+            Some(root) if self.entries.len() >= self.limit => {
+                let probe = PoolEntry { key, index, ..*root };
+                worse(root, &probe, By::Key)
+            }
+            _ => self.limit > 0,
+        }
+    }
+
+    /// Offers an entry: kept if there is room or its key beats the worst kept entry's
+    /// (evicted).
     #[inline]
     pub fn offer(&mut self, entry: PoolEntry) {
-        match self.entries.push(entry) {
-            Ok(()) => {
-                // Sift up: the new entry climbs while it is worse than its parent (parents
-                // move down into the hole; the entry is written once, where it stops).
-                let heap = self.entries.as_mut_slice();
-                let mut i = heap.len() - 1;
-                while i > 0 {
-                    let parent = (i - 1) / 2;
-                    if !worse(&entry, &heap[parent]) {
-                        break;
-                    }
-                    move_entry(heap, parent, i);
-                    i = parent;
-                }
-                heap[i] = entry;
+        if self.entries.len() < self.limit {
+            if self.entries.push(entry).is_err() {
+                return; // unreachable: limit <= P
             }
-            Err(entry) => {
-                let heap = self.entries.as_mut_slice();
-                if let Some(root) = heap.first_mut() {
-                    if worse(root, &entry) {
-                        *root = entry;
-                        sift_down(heap, 0);
-                    }
+            // Sift up: the new entry climbs while it is worse than its parent (parents move
+            // down into the hole; the entry is written once, where it stops).
+            let heap = self.entries.as_mut_slice();
+            let mut i = heap.len() - 1;
+            while i > 0 {
+                let parent = (i - 1) / 2;
+                if !worse(&entry, &heap[parent], By::Key) {
+                    break;
+                }
+                move_entry(heap, parent, i);
+                i = parent;
+            }
+            heap[i] = entry;
+        } else {
+            let heap = self.entries.as_mut_slice();
+            if let Some(root) = heap.first_mut() {
+                if worse(root, &entry, By::Key) {
+                    *root = entry;
+                    sift_down(heap, 0, By::Key);
                 }
             }
         }
@@ -147,16 +188,21 @@ impl<const P: usize> Pool<P> {
         self.entries.is_empty()
     }
 
-    /// Sorts the kept entries best first, in place, and returns them. The pool then accepts
-    /// offers again only after [`Pool::restore`].
+    /// Sorts the kept entries best first by [`PoolEntry::score`], in place, and returns them.
+    /// The pool then accepts offers again only after [`Pool::restore`].
     pub fn sorted(&mut self) -> &[PoolEntry] {
         let heap = self.entries.as_mut_slice();
+        // The heap follows the keys: rebuild it by score first (when keys are the scores, one
+        // comparison per parent finds it built already).
+        for root in (0..heap.len() / 2).rev() {
+            sift_down(heap, root, By::Score);
+        }
         // Heapsort: move the worst (the root) to the end of the shrinking heap each round.
         for end in (1..heap.len()).rev() {
             let worst = heap[0];
             move_entry(heap, end, 0);
             heap[end] = worst;
-            sift_down(&mut heap[..end], 0);
+            sift_down(&mut heap[..end], 0, By::Score);
         }
         self.entries.as_slice()
     }
@@ -165,7 +211,7 @@ impl<const P: usize> Pool<P> {
     pub fn restore(&mut self) {
         let heap = self.entries.as_mut_slice();
         for root in (0..heap.len() / 2).rev() {
-            sift_down(heap, root);
+            sift_down(heap, root, By::Key);
         }
     }
 }
@@ -176,6 +222,7 @@ mod tests {
 
     fn e(score: i32, index: u16) -> PoolEntry {
         PoolEntry {
+            key: LogScore(score),
             score: LogScore(score),
             item_id: index as u32,
             author_id: 0,
@@ -204,7 +251,11 @@ mod tests {
                 for &sb in &values {
                     for &ib in &indices {
                         let (a, b) = (e(sa, ia), e(sb, ib));
-                        assert_eq!(worse(&a, &b), a.rank_cmp(&b) == Ordering::Greater, "{sa} {ia} {sb} {ib}");
+                        assert_eq!(
+                            worse(&a, &b, By::Score),
+                            a.rank_cmp(&b) == Ordering::Greater,
+                            "{sa} {ia} {sb} {ib}"
+                        );
                     }
                 }
             }
@@ -252,5 +303,40 @@ mod tests {
         }
         let got: heapless::Vec<(i32, u16), 16> = pool.sorted().iter().map(|x| (x.score.0, x.index)).collect();
         assert_eq!(got.as_slice(), &expect(300));
+    }
+
+    /// With a limit and keys apart from scores, the pool keeps the best `limit` by key (ties:
+    /// lower index), ranks them by score, and `admits` answers as `offer` decides.
+    #[test]
+    fn a_keyed_pool_keeps_by_key_and_ranks_by_score() {
+        let mut x = 0x9e37_79b9u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let offers: [(i32, i32); 200] = core::array::from_fn(|_| ((next() % 40) as i32, (next() % 1000) as i32));
+        let mut pool = Pool::<32>::with_limit(12);
+        for (i, &(key, score)) in offers.iter().enumerate() {
+            let entry = PoolEntry { key: LogScore(key), ..e(score, i as u16) };
+            let before = pool.len();
+            let admitted = pool.admits(entry.key, entry.index);
+            pool.offer(entry);
+            let kept = pool.entries.iter().any(|k| k.index == i as u16);
+            assert_eq!(admitted, kept, "offer {i}");
+            assert!(pool.len() >= before && pool.len() <= 12);
+        }
+        let mut by_key: [(i32, u16); 200] = core::array::from_fn(|i| (-offers[i].0, i as u16));
+        by_key.sort_unstable();
+        let mut want: heapless::Vec<(i32, u16), 12> =
+            by_key[..12].iter().map(|&(_, i)| (offers[i as usize].1, i)).collect();
+        want.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let got: heapless::Vec<(i32, u16), 12> = pool.sorted().iter().map(|x| (x.score.0, x.index)).collect();
+        assert_eq!(got, want);
+        pool.restore();
+        assert!(!pool.admits(LogScore(-1), 500));
+        assert!(pool.admits(LogScore(1_000), 500));
+        assert!(!Pool::<4>::with_limit(0).admits(LogScore(1_000), 0));
     }
 }

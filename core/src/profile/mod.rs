@@ -17,7 +17,9 @@ use crate::num::{log2_q20, Factor, HeadValue, LogScore, Score};
 pub use platforms::Platform;
 
 /// Blob format version this build reads and writes.
-pub const PROFILE_FORMAT_VERSION: u16 = 1;
+pub const PROFILE_FORMAT_VERSION: u16 = 2;
+/// Light-pass shortlist of the built-in profiles (see [`ProfileConfig::shortlist`]).
+pub const DEFAULT_SHORTLIST: u16 = 48;
 /// First bytes of every profile blob.
 pub const PROFILE_MAGIC: [u8; 4] = *b"ERPF";
 /// Longest profile name.
@@ -164,6 +166,11 @@ pub struct ProfileConfig {
     pub fatigue: Fatigue,
     /// Integrity rules.
     pub integrity: Integrity,
+    /// Two-stage ranking: when nonzero, only this many organic candidates, the best by the
+    /// light pass (`pipeline::light`), get the full model and compete for the page (sponsored
+    /// and exploration candidates always get it); 0 scores every candidate with the full
+    /// model. A rank session's organic pool caps it. Added in format version 2.
+    pub shortlist: u16,
 }
 
 /// One head's weight as `mantissa * 2^-shift` per unit of the head's output, with
@@ -546,6 +553,7 @@ impl Profile {
                 bot_threshold: 0.0,
                 bot_floor: 0.0,
             },
+            shortlist: 0,
         },
         heads: [HeadWeight { mantissa: 0, shift: 0 }; HEADS],
         negative_mass: 0,

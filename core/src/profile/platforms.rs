@@ -6,8 +6,8 @@
 //! output: per probability, and per second for `watch_time`.
 
 use super::{
-    AgeDecay, Diversity, Exploration, Fatigue, Integrity, ProfileConfig, Sponsored, PROFILE_FORMAT_VERSION,
-    PROFILE_MAGIC,
+    AgeDecay, Diversity, Exploration, Fatigue, Integrity, ProfileConfig, Sponsored, DEFAULT_SHORTLIST,
+    PROFILE_FORMAT_VERSION, PROFILE_MAGIC,
 };
 use crate::model::HEADS;
 
@@ -119,6 +119,10 @@ impl Platform {
             sponsored: Sponsored { first_slot: 2, spacing: 6, max_per_page: 4, quality_floor: 0.1 },
             fatigue: X_FATIGUE,
             integrity: INTEGRITY,
+            // Two-stage ranking, as Facebook (a light pass before the main pass) and X (a light
+            // ranker before the heavy ranker) publish it; the depth is ours: 48, half again a
+            // device's 32-item page. host-sim measures what it costs in ranking quality.
+            shortlist: DEFAULT_SHORTLIST,
         };
         //                like  comment share save follow visit   negative report  compl  skip   watch/s quantile
         match self {
@@ -217,6 +221,7 @@ impl ProfileConfig {
         cfg.exploration.slots = 0;
         cfg.sponsored = Sponsored { first_slot: 0, spacing: 1, max_per_page: 0, quality_floor: 0.0 };
         cfg.integrity.enabled = false;
+        cfg.shortlist = 0;
         cfg
     }
 }

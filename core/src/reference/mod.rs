@@ -165,8 +165,12 @@ pub struct RefScored<F> {
     pub index: u32,
     /// log2 of the score before page-position rules (-inf for a score of 0).
     pub score: F,
+    /// log2 of the light score ([`light_score`]).
+    pub light: F,
     /// Whether it may fill an exploration slot.
     pub explore: bool,
+    /// In the organic pool (used while filling the page).
+    pub organic: bool,
     /// Already on the page (used while filling it).
     pub taken: bool,
 }
@@ -239,6 +243,57 @@ pub fn score<F: Real>(
     cand: &Candidate,
     index: u32,
 ) -> Option<RefScored<F>> {
+    let p = prepare::<F>(cfg, user, now, cand)?;
+    let score = finish(cfg, &p, weighted_sum(model, cfg, &p.x));
+    Some(RefScored { index, score, light: score, explore: p.explore, organic: false, taken: false })
+}
+
+/// The light score of one candidate (see [`crate::pipeline::light`]): the profile's weighted
+/// sum of the heads' tangents at their biases, then the same rules as the score. `None` if a
+/// filter drops it.
+pub fn light_score<F: Real>(
+    model: &Model,
+    cfg: &ProfileConfig,
+    user: &UserState,
+    now: u32,
+    cand: &Candidate,
+) -> Option<F> {
+    let p = prepare::<F>(cfg, user, now, cand)?;
+    Some(light_of(model, cfg, &p))
+}
+
+fn light_of<F: Real>(model: &Model, cfg: &ProfileConfig, p: &Prepared<F>) -> F {
+    let mut sum = c::<F>(0.0);
+    for head in Head::ALL {
+        let w = F::from_f32(cfg.head_weights[head.index()]);
+        if w == c(0.0) {
+            continue;
+        }
+        let b = c::<F>(model.bias[head.index()].to_f64());
+        let (value, slope) = if head == Head::WatchTime {
+            (b.exp(), b.exp())
+        } else {
+            let p = c::<F>(1.0) / (c::<F>(1.0) + (-b).exp());
+            (p, p * (c::<F>(1.0) - p))
+        };
+        let mut wx = c::<F>(0.0);
+        for (wi, xi) in model.weights[head.index()].iter().zip(p.x.iter()) {
+            wx = wx + c::<F>(wi.to_f64()) * *xi;
+        }
+        sum = sum + w * (value + slope * wx);
+    }
+    finish(cfg, p, sum)
+}
+
+/// A candidate past the filters: its features and the log2 of its non-positional factors.
+struct Prepared<F> {
+    x: [F; FEATURES],
+    factors_log2: F,
+    explore: bool,
+}
+
+/// The filters, the features and the non-positional factors.
+fn prepare<F: Real>(cfg: &ProfileConfig, user: &UserState, now: u32, cand: &Candidate) -> Option<Prepared<F>> {
     // Filters (integer rules, restated).
     let age_s = if cand.created_at > now {
         if cand.created_at - now > FUTURE_TOLERANCE_S {
@@ -277,28 +332,6 @@ pub fn score<F: Real>(
     }
 
     let x = features::<F>(cand, user, age_s);
-    let h = heads(model, &x);
-    let mut sum = c::<F>(0.0);
-    let mut negative_mass = c::<F>(0.0);
-    let mut total_mass = c::<F>(0.0);
-    for head in Head::ALL {
-        let w = F::from_f32(cfg.head_weights[head.index()]);
-        sum = sum + w * h[head.index()];
-        let mass = (if w < c(0.0) { -w } else { w }) * F::from_f32(head.unit().max_value());
-        total_mass = total_mass + mass;
-        if w < c(0.0) {
-            negative_mass = negative_mass + mass;
-        }
-    }
-    let offset = c::<F>(POSITIVE_OFFSET.to_f64());
-    let base = if sum >= c(0.0) {
-        sum + offset
-    } else if negative_mass > c(0.0) {
-        (sum + negative_mass).max(c(0.0)) / negative_mass * offset
-    } else {
-        c(0.0)
-    };
-
     let a = &cfg.age;
     let minutes = F::from_u32(age_s) / c(60.0);
     let z = (F::from_f32(a.slope_per_min) * (minutes - F::from_f32(a.halflife_min))).min(c(80.0));
@@ -320,8 +353,41 @@ pub fn score<F: Real>(
         && cand.author.followers <= e.max_followers
         && cand.author.impressions < e.max_author_impressions
         && age_s < e.max_age_s;
-    let score = if base > c(0.0) { (base.log2() + f).max(c(LOG2_FLOOR)) } else { base.log2() };
-    Some(RefScored { index, score, explore, taken: false })
+    Some(Prepared { x, factors_log2: f, explore })
+}
+
+/// The profile's weighted sum of the head outputs.
+fn weighted_sum<F: Real>(model: &Model, cfg: &ProfileConfig, x: &[F; FEATURES]) -> F {
+    let h = heads(model, x);
+    let mut sum = c::<F>(0.0);
+    for head in Head::ALL {
+        sum = sum + F::from_f32(cfg.head_weights[head.index()]) * h[head.index()];
+    }
+    sum
+}
+
+/// log2 of the score from the weighted sum: the negative-total rule, then the factors.
+fn finish<F: Real>(cfg: &ProfileConfig, p: &Prepared<F>, sum: F) -> F {
+    let mut negative_mass = c::<F>(0.0);
+    for head in Head::ALL {
+        let w = F::from_f32(cfg.head_weights[head.index()]);
+        if w < c(0.0) {
+            negative_mass = negative_mass - w * F::from_f32(head.unit().max_value());
+        }
+    }
+    let offset = c::<F>(POSITIVE_OFFSET.to_f64());
+    let base = if sum >= c(0.0) {
+        sum + offset
+    } else if negative_mass > c(0.0) {
+        (sum + negative_mass).max(c(0.0)) / negative_mass * offset
+    } else {
+        c(0.0)
+    };
+    if base > c(0.0) {
+        (base.log2() + p.factors_log2).max(c(LOG2_FLOOR))
+    } else {
+        base.log2()
+    }
 }
 
 /// One item of the reference page.
@@ -353,8 +419,17 @@ fn by_score<F: Real>(a: &RefScored<F>, b: &RefScored<F>) -> Ordering {
     b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal).then(a.index.cmp(&b.index))
 }
 
+fn by_light<F: Real>(a: &RefScored<F>, b: &RefScored<F>) -> Ordering {
+    b.light.partial_cmp(&a.light).unwrap_or(Ordering::Equal).then(a.index.cmp(&b.index))
+}
+
 /// Ranks a batch: scores every candidate into `scratch` (which needs room for all of them),
 /// sorts everything, then fills the page greedily. Returns `None` if `scratch` is too small.
+///
+/// With a profile `shortlist`, in two stages as on the device: the light score of every
+/// candidate, a sort of the whole batch by it, and the full model for the best `shortlist`
+/// organic candidates (and every sponsored or exploration-eligible one); the organic pool is
+/// that shortlist.
 pub fn rank<F: Real, const K: usize>(
     model: &Model,
     cfg: &ProfileConfig,
@@ -364,24 +439,67 @@ pub fn rank<F: Real, const K: usize>(
     k: usize,
     scratch: &mut [RefScored<F>],
 ) -> Option<heapless::Vec<RefItem<F>, K>> {
+    let is_sponsored = |s: &RefScored<F>| candidates[s.index as usize].flags.sponsored();
     let mut n = 0;
-    for (i, cand) in candidates.iter().enumerate() {
-        if let Some(s) = score::<F>(model, cfg, user, now, cand, i as u32) {
-            *scratch.get_mut(n)? = s;
-            n += 1;
+    if cfg.shortlist == 0 {
+        for (i, cand) in candidates.iter().enumerate() {
+            if let Some(s) = score::<F>(model, cfg, user, now, cand, i as u32) {
+                *scratch.get_mut(n)? = s;
+                n += 1;
+            }
         }
+    } else {
+        for (i, cand) in candidates.iter().enumerate() {
+            if let Some(p) = prepare::<F>(cfg, user, now, cand) {
+                let light = light_of(model, cfg, &p);
+                let s = RefScored {
+                    index: i as u32,
+                    score: light,
+                    light,
+                    explore: p.explore,
+                    organic: false,
+                    taken: false,
+                };
+                *scratch.get_mut(n)? = s;
+                n += 1;
+            }
+        }
+        let all = &mut scratch[..n];
+        all.sort_unstable_by(by_light);
+        let shortlist = (cfg.shortlist as usize).min(DEFAULT_POOL);
+        let mut listed = 0;
+        let mut kept = 0;
+        for i in 0..n {
+            let mut s = all[i];
+            if !is_sponsored(&s) && listed < shortlist {
+                listed += 1;
+                s.organic = true;
+            } else if !is_sponsored(&s) && !s.explore {
+                continue;
+            }
+            s.score = score::<F>(model, cfg, user, now, &candidates[s.index as usize], s.index)?.score;
+            all[kept] = s;
+            kept += 1;
+        }
+        n = kept;
     }
     let all = &mut scratch[..n];
     all.sort_unstable_by(by_score);
+    if cfg.shortlist == 0 {
+        // The best DEFAULT_POOL organic items.
+        let mut pooled = 0;
+        for s in all.iter_mut() {
+            if !is_sponsored(s) && pooled < DEFAULT_POOL {
+                s.organic = true;
+                pooled += 1;
+            }
+        }
+    }
 
-    // The same pools as the device: the best DEFAULT_POOL organic items, the best few
-    // exploration-eligible ones, and sponsored items above the quality floor.
+    // The same pools as the device: the organic pool, the best few exploration-eligible
+    // items, and sponsored items above the quality floor.
     let sponsored_floor = F::from_f32(cfg.sponsored.quality_floor).log2();
-    let is_sponsored = |s: &RefScored<F>| candidates[s.index as usize].flags.sponsored();
     let mut page: heapless::Vec<RefItem<F>, K> = heapless::Vec::new();
-    let organic_limit =
-        all.iter().enumerate().filter(|(_, s)| !is_sponsored(s)).nth(DEFAULT_POOL).map_or(n, |(i, _)| i);
-    let in_pool = |i: usize, s: &RefScored<F>| !is_sponsored(s) && i < organic_limit;
     let explore_limit = all.iter().enumerate().filter(|(_, s)| s.explore).nth(EXPLORATION_POOL).map_or(n, |(i, _)| i);
     let sponsored_limit = all
         .iter()
@@ -431,7 +549,7 @@ pub fn rank<F: Real, const K: usize>(
                 let mut best: Option<(usize, F)> = None;
                 for (i, s) in all.iter().enumerate() {
                     let cand = &candidates[s.index as usize];
-                    if s.taken || !in_pool(i, s) || (in_network_only && !cand.flags.in_network()) {
+                    if s.taken || !s.organic || (in_network_only && !cand.flags.in_network()) {
                         continue;
                     }
                     if on_page(&page, cand.item_id) {

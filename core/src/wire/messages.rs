@@ -14,8 +14,9 @@ use crate::pipeline::{RankStats, RankedItem};
 use crate::profile::{PROFILE_BLOB_MAX, PROFILE_NAME_LEN};
 use crate::state::Feedback;
 
-/// Wire format version; the first byte of every frame's payload.
-pub const WIRE_VERSION: u8 = 2;
+/// Wire format version; the first byte of every frame's payload. Version 3 added
+/// `RankStats::shortlist_skipped` (and carries version 2 profile blobs, with their shortlist).
+pub const WIRE_VERSION: u8 = 3;
 /// Candidates per `RankChunk`.
 pub const CANDIDATES_PER_CHUNK: usize = 8;
 /// Feedback events per `Feedback` request.

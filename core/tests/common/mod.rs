@@ -179,7 +179,10 @@ pub fn check_feed<const KK: usize>(ctx: &RankContext<'_>, cands: &[Candidate], k
     // Stats add up.
     assert_eq!(stats.received as usize, cands.len(), "received");
     let filtered: u32 = stats.filtered.iter().sum();
-    assert_eq!(filtered + stats.scored, stats.received, "filtered + scored");
+    assert_eq!(filtered + stats.scored + stats.shortlist_skipped, stats.received, "filtered + scored + skipped");
+    if cfg.shortlist == 0 {
+        assert_eq!(stats.shortlist_skipped, 0);
+    }
     assert!(stats.sponsored_below_floor <= stats.scored);
     assert!(stats.pool_overflow <= stats.scored);
     // Length.
@@ -291,11 +294,17 @@ struct Entry {
 pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool: usize) -> Vec<RankedItem> {
     let cfg = ctx.profile.config();
     let floor = sponsored_floor(cfg);
+    let light = edgerank_core::pipeline::light::LightPass::new(ctx.model, ctx.profile);
     let (mut organic, mut explore, mut sponsored) = (Vec::new(), Vec::new(), Vec::new());
+    // Light scores of the organic candidates, by index.
+    let mut light_keys = Vec::new();
     for (i, c) in cands.iter().enumerate() {
         let Ok(adm) = filter::admit(c, ctx.user, ctx.profile, ctx.now) else {
             continue;
         };
+        let x = edgerank_core::pipeline::features::build(c, ctx.user, adm.age_s);
+        let product = score::multipliers(ctx.profile, c, adm);
+        light_keys.push((i as u32, light.score::<edgerank_core::model::PortableDot>(ctx.profile, &x, product)));
         let s = score::score(ctx.model, ctx.profile, ctx.user, c, adm, &mut NoTrace).unplaced;
         let e = Entry {
             score: s,
@@ -317,6 +326,12 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
         }
     }
     let order = |a: &Entry, b: &Entry| b.score.cmp(&a.score).then(a.index.cmp(&b.index));
+    if cfg.shortlist > 0 {
+        // Two stages: the best `shortlist` organic candidates by light score, then by score.
+        let key = |e: &Entry| light_keys.iter().find(|(i, _)| *i == e.index).expect("admitted").1;
+        organic.sort_by(|a, b| key(b).cmp(&key(a)).then(a.index.cmp(&b.index)));
+        organic.truncate(pool.min(cfg.shortlist as usize));
+    }
     organic.sort_by(order);
     explore.sort_by(order);
     sponsored.sort_by(order);

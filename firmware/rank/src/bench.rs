@@ -42,7 +42,7 @@ pub struct Workload {
 impl Workload {
     /// Empty; call [`Workload::generate`].
     pub const fn new() -> Self {
-        const EMPTY: RefScored<f32> = RefScored { index: 0, score: 0.0, explore: false, taken: false };
+        const EMPTY: RefScored<f32> = RefScored { index: 0, score: 0.0, light: 0.0, explore: false, organic: false, taken: false };
         Self {
             candidates: [Candidate {
                 item_id: 0,
