@@ -106,7 +106,8 @@ struct CompareArgs {
     #[arg(long, value_delimiter = ',')]
     policies: Vec<String>,
     /// Light-pass shortlist of the six platform profiles' policies (default: the profiles'
-    /// own, 48; 0 scores every candidate with the full model): what two-stage ranking costs.
+    /// own, 48, which is also the most a rank session holds; 0 scores every candidate with the
+    /// full model): what two-stage ranking costs.
     #[arg(long)]
     shortlist: Option<u16>,
     /// Worker threads (default: all cores).

@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RankError;
 use crate::input::Candidate;
-use crate::model::{Dot, Model, PortableDot};
+use crate::model::{Dot, Model, PortableDot, FEATURES};
+use crate::num::{Factor, Feature, LogScore};
 use crate::profile::Profile;
 use crate::state::UserState;
 
@@ -45,6 +46,9 @@ pub const DEFAULT_POOL: usize = 128;
 pub const EXPLORATION_POOL: usize = 8;
 /// Capacity of the sponsored pool.
 pub const SPONSORED_POOL: usize = 8;
+/// Most organic candidates a shortlist holds (a profile's larger `shortlist` is capped here):
+/// each waits for the full model with its features, 40 bytes of the session.
+pub const MAX_SHORTLIST: usize = 48;
 
 /// Everything a rank call reads.
 #[derive(Clone, Copy, Debug)]
@@ -73,8 +77,8 @@ pub struct RankStats {
     pub sponsored_below_floor: u32,
     /// Scored candidates that did not fit the pools (the weakest are dropped first).
     pub pool_overflow: u32,
-    /// Candidates that passed the filters but not the light pass: their light score was
-    /// already below the shortlist's worst when they arrived, so the full model never ran.
+    /// Candidates that passed the filters but not the light pass: their light score left
+    /// them out of the shortlist, so the full model never ran on them.
     /// `received` = filtered + `scored` + `shortlist_skipped`.
     pub shortlist_skipped: u32,
 }
@@ -94,9 +98,10 @@ pub struct RankedFeed<const K: usize> {
 /// gives the same page).
 ///
 /// A shortlist is exact whatever the order candidates arrive in: the organic pool holds the
-/// best by light score of all candidates pushed so far, and a candidate skips the full model
-/// only when its light score is already below the pool's worst. In random order, about
-/// `S (1 + ln(N / S))` of `N` candidates get the full model for a shortlist of `S`.
+/// best by light score of all candidates pushed so far, each with its features, and the full
+/// model scores only the final shortlist, when the page is built. So `S` of `N` candidates
+/// get the full model for a shortlist of `S`, plus the sponsored and exploration candidates,
+/// whose pools rank by the full score. The shortlist holds at most [`MAX_SHORTLIST`].
 ///
 /// ```
 /// use edgerank_core::input::Candidate;
@@ -123,6 +128,17 @@ pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot
     ctx: RankContext<'a>,
     /// Present when the profile has a shortlist.
     light: Option<LightPass>,
+    /// With a shortlist: the organic pool's candidates waiting for the full model. Each
+    /// pool entry names its slot here in its `score` field until [`RankSession::finish`]
+    /// replaces the slots with the full scores (see `slotted`).
+    waiting: heapless::Vec<Waiting, MAX_SHORTLIST>,
+    /// True while the organic entries' `score` fields hold slots in `waiting`; false once
+    /// `finish` has scored them (a later `push` turns them back into slots).
+    slotted: bool,
+    /// Shortlist candidates that are not exploration candidates (those get the full model
+    /// anyway): light-scored, and among those, in the shortlist at the last `finish`.
+    light_only: u32,
+    light_only_shortlisted: u32,
     organic: Pool<P>,
     exploration: Pool<EXPLORATION_POOL>,
     sponsored: Pool<SPONSORED_POOL>,
@@ -137,10 +153,14 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     /// larger `N` does not compile).
     pub fn new(ctx: RankContext<'a>) -> Self {
         const { assert!(N <= select::MAX_SESSION_CANDIDATES, "a session takes at most 65,536 candidates") };
-        let shortlist = ctx.profile.config().shortlist as usize;
+        let shortlist = (ctx.profile.config().shortlist as usize).min(MAX_SHORTLIST);
         Self {
             ctx,
             light: if shortlist == 0 { None } else { Some(LightPass::new(ctx.model, ctx.profile)) },
+            waiting: heapless::Vec::new(),
+            slotted: true,
+            light_only: 0,
+            light_only_shortlisted: 0,
             organic: if shortlist == 0 { Pool::new() } else { Pool::with_limit(shortlist) },
             exploration: Pool::new(),
             sponsored: Pool::new(),
@@ -159,7 +179,7 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         }
         let index = self.stats.received;
         self.stats.received += 1;
-        let ctx = &self.ctx;
+        let ctx = self.ctx;
         let admitted = match filter::admit(c, ctx.user, ctx.profile, ctx.now) {
             Ok(a) => a,
             Err(reason) => {
@@ -173,30 +193,49 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         let explore = !sponsored && is_exploration_candidate(ctx.profile, c, admitted.age_s);
         // `index < N <= 65,536` (asserted in `new`).
         let index = index as u16;
-        let light = match &self.light {
-            Some(light) if !sponsored => {
-                let key = light.score::<D>(ctx.profile, &x, product);
-                // Sponsored and exploration candidates have pools of their own, ranked by the
-                // full score.
-                if !explore && !self.organic.admits(key, index) {
-                    self.stats.shortlist_skipped += 1;
-                    return Ok(());
-                }
-                Some(key)
-            }
-            _ => None,
-        };
-        let scored = score::score_features::<D>(ctx.model, ctx.profile, &x, product);
-        self.stats.scored += 1;
-        let entry = PoolEntry {
-            key: scored.unplaced,
-            score: scored.unplaced,
+        let entry = |score| PoolEntry {
+            key: score,
+            score,
             item_id: c.item_id,
             author_id: c.author_id,
             index,
             kind: c.kind,
             flags: c.flags,
         };
+        let light_key = match &self.light {
+            Some(light) if !sponsored => Some(light.score::<D>(ctx.profile, &x, product)),
+            _ => None,
+        };
+        if let Some(key) = light_key {
+            if self.organic.admits(key, index) {
+                self.make_slotted();
+                // The slot of the entry this one evicts, or the next free one.
+                let slot = self.organic.next_evicted().map_or(self.organic.len(), |e| e.score.0 as usize);
+                let waiting = Waiting { x, product, index, explore };
+                let stored = match self.waiting.get_mut(slot) {
+                    Some(w) => {
+                        *w = waiting;
+                        true
+                    }
+                    None => self.waiting.push(waiting).is_ok(),
+                };
+                if stored {
+                    self.organic.offer(PoolEntry { key, ..entry(LogScore(slot as i32)) });
+                }
+            }
+            if !explore {
+                self.light_only += 1;
+                return Ok(());
+            }
+            // An exploration candidate also competes in its own pool, ranked by full score.
+            let scored = score::score_features::<D>(ctx.model, ctx.profile, &x, product);
+            self.stats.scored += 1;
+            self.exploration.offer(entry(scored.unplaced));
+            return Ok(());
+        }
+        let scored = score::score_features::<D>(ctx.model, ctx.profile, &x, product);
+        self.stats.scored += 1;
+        let entry = entry(scored.unplaced);
         if c.flags.sponsored() {
             if scored.unplaced >= ctx.profile.sponsored_floor {
                 self.sponsored_offers += 1;
@@ -206,12 +245,44 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             }
         } else {
             self.organic_offers += 1;
-            self.organic.offer(PoolEntry { key: light.unwrap_or(entry.score), ..entry });
+            self.organic.offer(entry);
             if explore {
                 self.exploration.offer(entry);
             }
         }
         Ok(())
+    }
+
+    /// Turns the organic entries' full scores back into their slots in `waiting` after a
+    /// `finish`, so that offers can evict them: once per `finish` followed by pushes, at most
+    /// `MAX_SHORTLIST`² comparisons.
+    fn make_slotted(&mut self) {
+        if self.slotted {
+            return;
+        }
+        for (index, score) in self.organic.scores_mut() {
+            if let Some(slot) = self.waiting.iter().position(|w| w.index == index) {
+                *score = LogScore(slot as i32);
+            }
+        }
+        self.slotted = true;
+    }
+
+    /// Runs the full model on the shortlist: each organic entry's slot becomes its score.
+    fn score_shortlist(&mut self) {
+        if !self.slotted {
+            return; // scored by the last `finish`, and nothing pushed since
+        }
+        let ctx = &self.ctx;
+        let mut light_only = 0;
+        for (_, score) in self.organic.scores_mut() {
+            if let Some(w) = self.waiting.get(score.0 as usize) {
+                *score = score::score_features::<D>(ctx.model, ctx.profile, &w.x, w.product).unplaced;
+                light_only += u32::from(!w.explore);
+            }
+        }
+        self.light_only_shortlisted = light_only;
+        self.slotted = false;
     }
 
     /// Builds the page of at most `k` items.
@@ -223,8 +294,16 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             return Err(RankError::KTooLarge { capacity: K as u32 });
         }
         let mut stats = self.stats;
-        stats.pool_overflow =
-            (self.organic_offers - self.organic.len() as u32) + (self.sponsored_offers - self.sponsored.len() as u32);
+        let organic_overflow = if self.light.is_some() {
+            // Light-scored candidates outside the shortlist never met the full model.
+            self.score_shortlist();
+            stats.scored += self.light_only_shortlisted;
+            stats.shortlist_skipped = self.light_only - self.light_only_shortlisted;
+            0
+        } else {
+            self.organic_offers - self.organic.len() as u32
+        };
+        stats.pool_overflow = organic_overflow + (self.sponsored_offers - self.sponsored.len() as u32);
         let profile = self.ctx.profile;
         let mut organic_taken = [false; P];
         let mut exploration_taken = [false; EXPLORATION_POOL];
@@ -248,6 +327,17 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         self.sponsored.restore();
         Ok(RankedFeed { items, stats })
     }
+}
+
+/// A shortlisted candidate waiting for the full model: what [`score::score_features`] reads.
+#[derive(Clone, Copy)]
+struct Waiting {
+    x: [Feature; FEATURES],
+    product: Factor,
+    /// Position in the request (finds the slot again after a `finish`).
+    index: u16,
+    /// An exploration candidate: counted as scored whether or not it stays shortlisted.
+    explore: bool,
 }
 
 /// Whether a candidate may fill an exploration slot.

@@ -178,6 +178,30 @@ impl<const P: usize> Pool<P> {
         }
     }
 
+    /// The entry the next kept offer would evict: the worst kept, once the pool is full.
+    #[inline]
+    pub fn next_evicted(&self) -> Option<&PoolEntry> {
+        if self.entries.len() >= self.limit {
+            self.entries.first()
+        } else {
+            None
+        }
+    }
+
+    /// The kept entries' positions in the request and scores, in heap order, for changing the
+    /// scores in place (the heap follows [`PoolEntry::key`] between sorts, so a score may
+    /// change freely).
+    #[inline]
+    pub fn scores_mut(&mut self) -> impl Iterator<Item = (u16, &mut LogScore)> {
+        self.entries.iter_mut().map(|e| (e.index, &mut e.score))
+    }
+
+    /// The kept entries, in heap order.
+    #[inline]
+    pub fn entries(&self) -> &[PoolEntry] {
+        &self.entries
+    }
+
     /// Number kept.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -16,7 +16,7 @@ use crate::input::{Candidate, ContentKind};
 use crate::model::{Head, Model, FEATURES, HEADS};
 use crate::pipeline::features::RATE_PRIOR_IMPRESSIONS;
 use crate::pipeline::filter::FUTURE_TOLERANCE_S;
-use crate::pipeline::{Placement, DEFAULT_POOL, EXPLORATION_POOL, SPONSORED_POOL};
+use crate::pipeline::{Placement, DEFAULT_POOL, EXPLORATION_POOL, MAX_SHORTLIST, SPONSORED_POOL};
 use crate::profile::{Diversity, ProfileConfig, POSITIVE_OFFSET, SLOT_POSITIONS};
 use crate::state::{MuteKind, UserState};
 
@@ -428,8 +428,8 @@ fn by_light<F: Real>(a: &RefScored<F>, b: &RefScored<F>) -> Ordering {
 ///
 /// With a profile `shortlist`, in two stages as on the device: the light score of every
 /// candidate, a sort of the whole batch by it, and the full model for the best `shortlist`
-/// organic candidates (and every sponsored or exploration-eligible one); the organic pool is
-/// that shortlist.
+/// (at most [`MAX_SHORTLIST`]) organic candidates (and every sponsored or exploration-eligible
+/// one); the organic pool is that shortlist.
 pub fn rank<F: Real, const K: usize>(
     model: &Model,
     cfg: &ProfileConfig,
@@ -466,7 +466,7 @@ pub fn rank<F: Real, const K: usize>(
         }
         let all = &mut scratch[..n];
         all.sort_unstable_by(by_light);
-        let shortlist = (cfg.shortlist as usize).min(DEFAULT_POOL);
+        let shortlist = (cfg.shortlist as usize).min(DEFAULT_POOL).min(MAX_SHORTLIST);
         let mut listed = 0;
         let mut kept = 0;
         for i in 0..n {

@@ -330,7 +330,7 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
         // Two stages: the best `shortlist` organic candidates by light score, then by score.
         let key = |e: &Entry| light_keys.iter().find(|(i, _)| *i == e.index).expect("admitted").1;
         organic.sort_by(|a, b| key(b).cmp(&key(a)).then(a.index.cmp(&b.index)));
-        organic.truncate(pool.min(cfg.shortlist as usize));
+        organic.truncate(pool.min(cfg.shortlist as usize).min(edgerank_core::pipeline::MAX_SHORTLIST));
     }
     organic.sort_by(order);
     explore.sort_by(order);
