@@ -83,7 +83,8 @@ fn scaled_score(x: i64, shift: i32) -> Score {
 }
 
 impl LightPass {
-    /// Derives the light pass of `model` under `profile`.
+    /// Derives the light pass of `model` under `profile`. Once per session: kept out of line.
+    #[inline(never)]
     pub fn new(model: &Model, profile: &Profile) -> Self {
         // Per weighted head: its tangent's slope `g` in Score units per logit (Q32 per 1.0),
         // narrowed to 30 bits, and its value at `x = 0` (where `z = b`): `weight * f(b)`.

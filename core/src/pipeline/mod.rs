@@ -126,7 +126,10 @@ pub struct RankedFeed<const K: usize> {
 /// ```
 pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot = PortableDot> {
     ctx: RankContext<'a>,
-    /// Present when the profile has a shortlist.
+    /// Whether the profile has a shortlist (the organic pool then keeps the best by light
+    /// score).
+    shortlist: bool,
+    /// The light pass, built when the shortlist first fills.
     light: Option<LightPass>,
     /// With a shortlist: the organic pool's candidates waiting for the full model. Each
     /// pool entry names its slot here in its `score` field until [`RankSession::finish`]
@@ -156,7 +159,8 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         let shortlist = (ctx.profile.config().shortlist as usize).min(MAX_SHORTLIST);
         Self {
             ctx,
-            light: if shortlist == 0 { None } else { Some(LightPass::new(ctx.model, ctx.profile)) },
+            shortlist: shortlist != 0,
+            light: None,
             waiting: heapless::Vec::new(),
             slotted: true,
             light_only: 0,
@@ -202,12 +206,13 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             kind: c.kind,
             flags: c.flags,
         };
-        let light_key = match &self.light {
-            Some(light) if !sponsored => Some(light.score::<D>(ctx.profile, &x, product)),
-            _ => None,
-        };
-        if let Some(key) = light_key {
-            if self.organic.admits(key, index) {
+        if self.shortlist && !sponsored {
+            // Until the shortlist is full every candidate joins it: light scores (and the light
+            // pass itself) wait until then, so a batch no larger than the shortlist never
+            // needs them.
+            let full = self.organic.next_evicted().is_some();
+            let key = full.then(|| self.light_pass().score::<D>(ctx.profile, &x, product));
+            if key.is_none_or(|key| self.organic.admits(key, index)) {
                 self.make_slotted();
                 // The slot of the entry this one evicts, or the next free one.
                 let slot = self.organic.next_evicted().map_or(self.organic.len(), |e| e.score.0 as usize);
@@ -220,7 +225,13 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
                     None => self.waiting.push(waiting).is_ok(),
                 };
                 if stored {
+                    // Until the shortlist fills, the key is a placeholder that grows with the
+                    // position, so that a new entry stays where the heap puts it.
+                    let key = key.unwrap_or(LogScore(i32::from(index)));
                     self.organic.offer(PoolEntry { key, ..entry(LogScore(slot as i32)) });
+                    if self.light.is_none() && self.organic.next_evicted().is_some() {
+                        self.key_shortlist();
+                    }
                 }
             }
             if !explore {
@@ -251,6 +262,25 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             }
         }
         Ok(())
+    }
+
+    /// The light pass, built on first use.
+    #[inline]
+    fn light_pass(&mut self) -> &LightPass {
+        let ctx = self.ctx;
+        self.light.get_or_insert_with(|| LightPass::new(ctx.model, ctx.profile))
+    }
+
+    /// Keys the shortlist's entries by their light scores, once it first fills.
+    #[inline(never)]
+    fn key_shortlist(&mut self) {
+        self.light_pass();
+        let ctx = self.ctx;
+        let (Some(light), waiting) = (&self.light, &self.waiting) else { return };
+        self.organic.rekey(|e| {
+            // Every entry's `score` names its slot here (the session is slotted).
+            waiting.get(e.score.0 as usize).map_or(e.key, |w| light.score::<D>(ctx.profile, &w.x, w.product))
+        });
     }
 
     /// Turns the organic entries' full scores back into their slots in `waiting` after a
@@ -294,7 +324,7 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             return Err(RankError::KTooLarge { capacity: K as u32 });
         }
         let mut stats = self.stats;
-        let organic_overflow = if self.light.is_some() {
+        let organic_overflow = if self.shortlist {
             // Light-scored candidates outside the shortlist never met the full model.
             self.score_shortlist();
             stats.scored += self.light_only_shortlisted;

@@ -202,6 +202,14 @@ impl<const P: usize> Pool<P> {
         &self.entries
     }
 
+    /// Sets every kept entry's key to `key(entry)` and rebuilds the heap by the new keys.
+    pub fn rekey(&mut self, mut key: impl FnMut(&PoolEntry) -> LogScore) {
+        for e in self.entries.iter_mut() {
+            e.key = key(e);
+        }
+        self.restore();
+    }
+
     /// Number kept.
     pub fn len(&self) -> usize {
         self.entries.len()
