@@ -75,10 +75,13 @@ pub struct RankStats {
     pub scored: u32,
     /// Sponsored candidates below the profile's quality floor.
     pub sponsored_below_floor: u32,
-    /// Scored candidates that did not fit the pools (the weakest are dropped first).
+    /// Scored candidates that did not fit the organic or sponsored pool (the weakest are
+    /// dropped first). With a shortlist, sponsored ones only: organic candidates left out of
+    /// it are `shortlist_skipped`, or, for exploration candidates, still in their own pool.
     pub pool_overflow: u32,
-    /// Candidates that passed the filters but not the light pass: their light score left
-    /// them out of the shortlist, so the full model never ran on them.
+    /// Candidates that passed the filters but not the light pass: the shortlist (the best by
+    /// light score, or none with a zero-capacity pool) left them out, so the full model never
+    /// ran on them.
     /// `received` = filtered + `scored` + `shortlist_skipped`.
     pub shortlist_skipped: u32,
 }
