@@ -651,8 +651,7 @@ impl Profile {
     /// ranking path, which never calls them, for speed (`firmware/Cargo.toml`).
     #[inline]
     pub fn from_blob(bytes: &[u8]) -> Result<Self, BlobError> {
-        let config: ProfileConfig = crate::wire::decode_checked(bytes)?;
-        Self::compile(config)
+        Self::compile(decode_config(bytes)?)
     }
 
     /// [`Profile::from_blob`] into `self`: the blob is decoded, validated and compiled first
@@ -661,12 +660,34 @@ impl Profile {
     /// of stack (a device loads profiles in its request loop).
     #[inline]
     pub fn replace_from_blob(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
-        let config: ProfileConfig = crate::wire::decode_checked(bytes)?;
+        let config = decode_config(bytes)?;
         let mut profile = Profile::EMPTY;
         profile.compile_into(config)?;
         *self = profile;
         Ok(())
     }
+}
+
+/// A profile blob's [`ProfileConfig`]. A blob of another format version (an earlier one has
+/// fewer fields) is refused as [`BlobError::UnsupportedVersion`], not as malformed: its header,
+/// the magic and then the version, reads the same in every version.
+#[inline]
+fn decode_config(bytes: &[u8]) -> Result<ProfileConfig, BlobError> {
+    crate::wire::decode_checked(bytes).map_err(|e| match e {
+        // The checksum held, so the header is what the sender wrote.
+        BlobError::Malformed => other_version(bytes).unwrap_or(e),
+        e => e,
+    })
+}
+
+/// `UnsupportedVersion` if `bytes` start with the profile magic and a version other than
+/// [`PROFILE_FORMAT_VERSION`].
+fn other_version(bytes: &[u8]) -> Option<BlobError> {
+    if bytes.get(..PROFILE_MAGIC.len())? != PROFILE_MAGIC {
+        return None;
+    }
+    let (version, _) = postcard::take_from_bytes::<u16>(bytes.get(PROFILE_MAGIC.len()..)?).ok()?;
+    (version != PROFILE_FORMAT_VERSION).then_some(BlobError::UnsupportedVersion(version))
 }
 
 impl Score {
@@ -786,6 +807,45 @@ mod tests {
         for x in [0.0, -0.0, -1.0, f32::NAN, 1.0, 0.5, 0.001, 3.999_999_8, 4.0, f32::MAX, f32::MIN_POSITIVE] {
             check(x);
         }
+    }
+
+    /// A format-1 blob (no `shortlist`: the format-2 encoding without its last field) and a
+    /// blob claiming a later version are refused as `UnsupportedVersion`; with a bad checksum,
+    /// or with the version right but a field missing, the error stays what it was.
+    #[test]
+    fn other_format_versions_are_refused_as_such() {
+        let mut buf = [0u8; PROFILE_BLOB_MAX];
+        let config = Platform::X.config();
+        let mut v1 = config.clone();
+        v1.format_version = 1;
+        let n = crate::wire::encode_checked(&v1, &mut buf).unwrap().len();
+        // The shortlist (48) is the last field: one varint byte before the checksum.
+        assert_eq!(buf[n - 5], 48);
+        let len = n - 5;
+        // `content` followed by its checksum, in `out`.
+        let with_crc = |content: &[u8], out: &mut [u8; PROFILE_BLOB_MAX]| {
+            out[..content.len()].copy_from_slice(content);
+            out[content.len()..content.len() + 4].copy_from_slice(&crate::wire::CRC.checksum(content).to_le_bytes());
+            content.len() + 4
+        };
+        let mut content = [0u8; PROFILE_BLOB_MAX];
+        content[..len].copy_from_slice(&buf[..len]);
+        let mut blob = [0u8; PROFILE_BLOB_MAX];
+        let m = with_crc(&content[..len], &mut blob);
+        assert_eq!(Profile::from_blob(&blob[..m]), Err(BlobError::UnsupportedVersion(1)));
+        let mut p = Profile::compile(config.clone()).unwrap();
+        assert_eq!(p.replace_from_blob(&blob[..m]), Err(BlobError::UnsupportedVersion(1)));
+        // Bad checksum: still BadChecksum.
+        blob[m - 1] ^= 1;
+        assert_eq!(Profile::from_blob(&blob[..m]), Err(BlobError::BadChecksum));
+        let mut v3 = config.clone();
+        v3.format_version = 3;
+        let n3 = crate::wire::encode_checked(&v3, &mut buf).unwrap().len();
+        assert_eq!(Profile::from_blob(&buf[..n3]), Err(BlobError::UnsupportedVersion(3)));
+        // The current version with its last field cut: malformed.
+        content[4] = PROFILE_FORMAT_VERSION as u8;
+        let m = with_crc(&content[..len], &mut blob);
+        assert_eq!(Profile::from_blob(&blob[..m]), Err(BlobError::Malformed));
     }
 
     /// `replace_from_blob` replaces with what `from_blob` returns, and on a refusal gives its
