@@ -210,47 +210,16 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             flags: c.flags,
         };
         if self.shortlist && !sponsored {
-            // Until the shortlist is full every candidate joins it: light scores (and the light
-            // pass itself) wait until then, so a batch no larger than the shortlist never
-            // needs them.
-            let full = self.organic.next_evicted().is_some();
-            let key = full.then(|| self.light_pass().score::<D>(ctx.profile, &x, product));
-            if key.is_none_or(|key| self.organic.admits(key, index)) {
-                self.make_slotted();
-                // The slot of the entry this one evicts, or the next free one.
-                let slot = self.organic.next_evicted().map_or(self.organic.len(), |e| e.score.0 as usize);
-                let waiting = Waiting { x, product, index, explore };
-                let stored = match self.waiting.get_mut(slot) {
-                    Some(w) => {
-                        *w = waiting;
-                        true
-                    }
-                    None => self.waiting.push(waiting).is_ok(),
-                };
-                if stored {
-                    // Until the shortlist fills, the key is a placeholder that grows with the
-                    // position, so that a new entry stays where the heap puts it.
-                    let key = key.unwrap_or(LogScore(i32::from(index)));
-                    self.organic.offer(PoolEntry { key, ..entry(LogScore(slot as i32)) });
-                    if self.light.is_none() && self.organic.next_evicted().is_some() {
-                        self.key_shortlist();
-                    }
-                }
-            }
+            self.offer_to_shortlist(&x, product, index, explore, entry);
             if !explore {
                 self.light_only += 1;
                 return Ok(());
             }
-            // An exploration candidate also competes in its own pool, ranked by full score.
-            let scored = score::score_features::<D>(ctx.model, ctx.profile, &x, product);
-            self.stats.scored += 1;
-            self.exploration.offer(entry(scored.unplaced));
-            return Ok(());
         }
         let scored = score::score_features::<D>(ctx.model, ctx.profile, &x, product);
         self.stats.scored += 1;
         let entry = entry(scored.unplaced);
-        if c.flags.sponsored() {
+        if sponsored {
             if scored.unplaced >= ctx.profile.sponsored_floor {
                 self.sponsored_offers += 1;
                 self.sponsored.offer(entry);
@@ -258,13 +227,62 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
                 self.stats.sponsored_below_floor += 1;
             }
         } else {
-            self.organic_offers += 1;
-            self.organic.offer(entry);
+            // With a shortlist the organic pool has had its offer; an exploration candidate
+            // also competes in its own pool, ranked by full score.
+            if !self.shortlist {
+                self.organic_offers += 1;
+                self.organic.offer(entry);
+            }
             if explore {
                 self.exploration.offer(entry);
             }
         }
         Ok(())
+    }
+
+    /// Offers an organic candidate (features `x`, multipliers `product`, position `index`) to
+    /// the shortlist, which keeps the best by light score, each with its features waiting for
+    /// the full model. `entry` builds its pool entry from a score (here: its slot in
+    /// `waiting`).
+    #[inline(always)]
+    fn offer_to_shortlist(
+        &mut self,
+        x: &[Feature; FEATURES],
+        product: Factor,
+        index: u16,
+        explore: bool,
+        entry: impl Fn(LogScore) -> PoolEntry,
+    ) {
+        // Until the shortlist is full every candidate joins it: light scores (and the light
+        // pass itself) wait until then, so a batch no larger than the shortlist never needs
+        // them.
+        let ctx = self.ctx;
+        let full = self.organic.next_evicted().is_some();
+        let key = full.then(|| self.light_pass().score::<D>(ctx.profile, x, product));
+        if !key.is_none_or(|key| self.organic.admits(key, index)) {
+            return;
+        }
+        self.make_slotted();
+        // The slot of the entry this one evicts, or the next free one.
+        let slot = self.organic.next_evicted().map_or(self.organic.len(), |e| e.score.0 as usize);
+        // Until the shortlist fills, the key is a placeholder that grows with the position, so
+        // that a new entry stays where the heap puts it.
+        let key = key.unwrap_or(LogScore(i32::from(index)));
+        // Built only once admitted: a 40-byte copy per candidate otherwise.
+        let waiting = Waiting { x: *x, product, index, explore };
+        let stored = match self.waiting.get_mut(slot) {
+            Some(w) => {
+                *w = waiting;
+                true
+            }
+            None => self.waiting.push(waiting).is_ok(),
+        };
+        if stored {
+            self.organic.offer(PoolEntry { key, ..entry(LogScore(slot as i32)) });
+            if self.light.is_none() && self.organic.next_evicted().is_some() {
+                self.key_shortlist();
+            }
+        }
     }
 
     /// The light pass, built on first use.

@@ -196,12 +196,6 @@ impl<const P: usize> Pool<P> {
         self.entries.iter_mut().map(|e| (e.index, &mut e.score))
     }
 
-    /// The kept entries, in heap order.
-    #[inline]
-    pub fn entries(&self) -> &[PoolEntry] {
-        &self.entries
-    }
-
     /// Sets every kept entry's key to `key(entry)` and rebuilds the heap by the new keys.
     pub fn rekey(&mut self, mut key: impl FnMut(&PoolEntry) -> LogScore) {
         for e in self.entries.iter_mut() {
@@ -294,6 +288,16 @@ mod tests {
         }
     }
 
+    /// A xorshift32 stream from `seed`.
+    fn xorshift(mut x: u32) -> impl FnMut() -> u32 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        }
+    }
+
     #[test]
     fn a_zero_capacity_pool_keeps_nothing() {
         let mut pool = Pool::<0>::new();
@@ -306,14 +310,8 @@ mod tests {
     /// as a full sort would, and keeps working after `restore`.
     #[test]
     fn matches_a_full_sort_and_survives_restore() {
-        let mut x = 0x2545_f491u32;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x % 50) as i32
-        };
-        let offers: [i32; 300] = core::array::from_fn(|_| next());
+        let mut next = xorshift(0x2545_f491);
+        let offers: [i32; 300] = core::array::from_fn(|_| (next() % 50) as i32);
         let mut pool = Pool::<16>::new();
         for (i, s) in offers[..200].iter().enumerate() {
             pool.offer(e(*s, i as u16));
@@ -341,13 +339,7 @@ mod tests {
     /// lower index), ranks them by score, and `admits` answers as `offer` decides.
     #[test]
     fn a_keyed_pool_keeps_by_key_and_ranks_by_score() {
-        let mut x = 0x9e37_79b9u32;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9);
         let offers: [(i32, i32); 200] = core::array::from_fn(|_| ((next() % 40) as i32, (next() % 1000) as i32));
         let mut pool = Pool::<32>::with_limit(12);
         for (i, &(key, score)) in offers.iter().enumerate() {
