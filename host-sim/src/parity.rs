@@ -6,7 +6,7 @@ use edgerank_core::input::Candidate;
 use edgerank_core::model::{Head, Model, FEATURES};
 use edgerank_core::pipeline::{rank, RankContext};
 use edgerank_core::profile::{Profile, ProfileConfig, POSITIVE_OFFSET};
-use edgerank_core::reference::{self, RefScored};
+use edgerank_core::reference::{self, FloatModel, RefScored};
 use edgerank_core::state::UserState;
 use rayon::prelude::*;
 use serde_json::json;
@@ -129,7 +129,7 @@ fn head_relative_error(model: &Model, head: Head) -> f64 {
 pub fn score_uncertainty_log2(model: &Model, cfg: &ProfileConfig, user: &UserState, now: u32, c: &Candidate) -> f64 {
     let age_s = now.saturating_sub(c.created_at);
     let x = reference::features::<f64>(c, user, age_s);
-    let h = reference::heads::<f64>(model, &x);
+    let h = reference::heads::<f64>(&FloatModel::new(model), &x);
     let (mut sum, mut delta, mut negative_mass) = (0.0, 0.0, 0.0);
     for head in Head::ALL {
         let w = cfg.head_weights[head.index()] as f64;
@@ -193,7 +193,8 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
             RefScored { index: 0, score: 0.0f64, light: 0.0, explore: false, organic: false, taken: false };
             req.candidates.len()
         ];
-    let ref_page = reference::rank::<f64, 32>(model, &cfg, &req.user, req.now, &req.candidates, req.k, &mut scratch)
+    let (float64, float32) = (FloatModel::<f64>::new(model), FloatModel::<f32>::new(model));
+    let ref_page = reference::rank::<f64, 32>(&float64, &cfg, &req.user, req.now, &req.candidates, req.k, &mut scratch)
         .expect("scratch holds the batch");
 
     // Scores of every admitted candidate, both ways.
@@ -203,14 +204,14 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
     let mut threshold_disagreements = 0;
     let (mut single, mut double) = (Vec::new(), Vec::new());
     for (i, c) in req.candidates.iter().enumerate() {
-        let r = reference::score::<f64>(model, &cfg, &req.user, req.now, c, i as u32);
+        let r = reference::score::<f64>(&float64, &cfg, &req.user, req.now, c, i as u32);
         let f = edgerank_core::pipeline::score_candidate(&ctx, c);
         match (f, r) {
             (Some(f), Some(r)) => {
                 fixed.push(f.log2());
                 float.push(r.score);
                 bound.push(score_uncertainty_log2(model, &cfg, &req.user, req.now, c));
-                if let Some(s) = reference::score::<f32>(model, &cfg, &req.user, req.now, c, i as u32) {
+                if let Some(s) = reference::score::<f32>(&float32, &cfg, &req.user, req.now, c, i as u32) {
                     single.push(s.score as f64);
                     double.push(r.score);
                 }

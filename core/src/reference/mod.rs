@@ -36,6 +36,8 @@ pub trait Real:
     fn from_f32(x: f32) -> Self;
     /// From an integer.
     fn from_u32(x: u32) -> Self;
+    /// From a signed integer.
+    fn from_i32(x: i32) -> Self;
     /// e^x.
     fn exp(self) -> Self;
     /// log2(x).
@@ -70,6 +72,9 @@ impl Real for f64 {
     fn from_u32(x: u32) -> Self {
         x as f64
     }
+    fn from_i32(x: i32) -> Self {
+        x as f64
+    }
     fn exp(self) -> Self {
         libm::exp(self)
     }
@@ -91,6 +96,9 @@ impl Real for f32 {
     fn from_u32(x: u32) -> Self {
         x as f32
     }
+    fn from_i32(x: i32) -> Self {
+        x as f32
+    }
     fn exp(self) -> Self {
         libm::expf(self)
     }
@@ -109,22 +117,68 @@ fn c<F: Real>(x: f64) -> F {
     F::from_f64(x)
 }
 
+/// A fixed-point input's real value, `raw / one_raw`: one multiply by a constant (the
+/// conversion of the scale folds at compile time), as a float ranker reads integer inputs.
+#[inline(always)]
+fn fixed<F: Real>(raw: i32, one_raw: i64) -> F {
+    F::from_i32(raw) * c::<F>(1.0 / one_raw as f64)
+}
+
+/// The model in floating point, converted once: what a float ranker keeps in memory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloatModel<F> {
+    /// One row of feature weights per head, in [`Head`] order.
+    pub weights: [[F; FEATURES]; HEADS],
+    /// One bias per head.
+    pub bias: [F; HEADS],
+    /// Each head's output and slope at its bias (the light pass's tangents).
+    pub tangent: [(F, F); HEADS],
+}
+
+impl<F: Real> FloatModel<F> {
+    /// Converts a model's weights and biases.
+    ///
+    /// ```
+    /// use edgerank_core::model::{Head, Model};
+    /// use edgerank_core::reference::FloatModel;
+    /// let model = Model::default();
+    /// let float = FloatModel::<f64>::new(&model);
+    /// assert_eq!(float.bias[0], model.bias[0].to_f64());
+    /// assert!(float.tangent[Head::Like.index()].0 > 0.0);
+    /// ```
+    pub fn new(model: &Model) -> Self {
+        let weights = core::array::from_fn(|h| core::array::from_fn(|i| c::<F>(model.weights[h][i].to_f64())));
+        let bias: [F; HEADS] = core::array::from_fn(|h| c::<F>(model.bias[h].to_f64()));
+        let tangent = core::array::from_fn(|h| {
+            let b = bias[h];
+            if h == Head::WatchTime.index() {
+                (b.exp(), b.exp())
+            } else {
+                let p = c::<F>(1.0) / (c::<F>(1.0) + (-b).exp());
+                (p, p * (c::<F>(1.0) - p))
+            }
+        });
+        FloatModel { weights, bias, tangent }
+    }
+}
+
 /// The model's inputs, by the formulas documented in [`crate::pipeline::features`].
 pub fn features<F: Real>(cand: &Candidate, user: &UserState, age_s: u32) -> [F; FEATURES] {
     let g = &cand.global;
     let denom = F::from_u32(g.impressions) + F::from_u32(RATE_PRIOR_IMPRESSIONS);
     let rate = |count: u32, scale: f64| (F::from_u32(count).min(denom) / denom * c(scale)).min(c(4.0));
     let flag = |b: bool| if b { c::<F>(1.0) } else { c::<F>(0.0) };
-    let prob = |p: crate::num::Prob| c::<F>(p.to_f64());
+    let prob = |p: crate::num::Prob| fixed::<F>(p.raw() as i32, crate::num::Prob::ONE_RAW);
+    let feature = |x: crate::num::Feature| fixed::<F>(x.raw() as i32, crate::num::Feature::ONE_RAW);
     [
-        c(user.topic_interest(cand.topic).to_f64()),
-        c(user.author_affinity(cand.author_id).to_f64()),
+        feature(user.topic_interest(cand.topic)),
+        feature(user.author_affinity(cand.author_id)),
         flag(cand.flags.in_network()),
         rate(g.likes, 16.0),
         rate(g.comments, 64.0),
         rate(g.shares, 64.0),
         rate(g.negative, 256.0),
-        c::<F>(g.mean_watch_ratio.to_f64()).min(c(4.0)),
+        fixed::<F>(g.mean_watch_ratio.raw() as i32, crate::num::WatchRatio::ONE_RAW).min(c(4.0)),
         prob(g.completion_rate),
         prob(g.skip_rate),
         prob(g.rewatch_rate),
@@ -140,18 +194,18 @@ pub fn features<F: Real>(cand: &Candidate, user: &UserState, age_s: u32) -> [F; 
 /// half-life since the latest event.
 fn session_interest<F: Real>(user: &UserState, topic: u8, now: u32) -> F {
     let halvings = (now.saturating_sub(user.session_at()) / crate::state::SESSION_HALF_LIFE_S).min(15);
-    let raw = user.session_interest_stored(topic).raw() as f64;
-    let faded = raw / libm::pow(2.0, halvings as f64);
-    c(libm::trunc(faded) / crate::num::Feature::ONE_RAW as f64)
+    // Integer division truncates toward zero, as halving toward zero does.
+    let faded = user.session_interest_stored(topic).raw() as i32 / (1 << halvings);
+    fixed::<F>(faded, crate::num::Feature::ONE_RAW)
 }
 
 /// Every head's output: probabilities, and seconds for the watch-time head.
-pub fn heads<F: Real>(model: &Model, x: &[F; FEATURES]) -> [F; HEADS] {
+pub fn heads<F: Real>(model: &FloatModel<F>, x: &[F; FEATURES]) -> [F; HEADS] {
     let mut out = [c::<F>(0.0); HEADS];
     for (h, slot) in out.iter_mut().enumerate() {
-        let mut z = c::<F>(model.bias[h].to_f64());
+        let mut z = model.bias[h];
         for (w, xi) in model.weights[h].iter().zip(x.iter()) {
-            z = z + c::<F>(w.to_f64()) * *xi;
+            z = z + *w * *xi;
         }
         *slot = if h == Head::WatchTime.index() { z.exp() } else { c::<F>(1.0) / (c::<F>(1.0) + (-z).exp()) };
     }
@@ -202,7 +256,7 @@ pub fn integrity<F: Real>(cfg: &ProfileConfig, cand: &Candidate) -> F {
         let t = F::from_u32(ig.young_days - a.account_age_days) / F::from_u32(ig.young_days);
         f = f + ramp(ig.young_floor, t).log2();
     }
-    let overlap = c::<F>(g.early_engager_overlap.to_f64());
+    let overlap = fixed::<F>(g.early_engager_overlap.raw() as i32, crate::num::Prob::ONE_RAW);
     if g.engagements_first_10m > 0 {
         let two_h = F::from_u32(g.engagements_first_2h.max(1));
         let burst = F::from_u32(g.engagements_first_10m).min(two_h) / two_h;
@@ -221,12 +275,12 @@ pub fn integrity<F: Real>(cfg: &ProfileConfig, cand: &Candidate) -> F {
             }
         }
     }
-    let rate = c::<F>(a.engagement_rate.to_f64());
+    let rate = fixed::<F>(a.engagement_rate.raw() as i32, crate::num::Prob::ONE_RAW);
     let bought = F::from_f32(ig.bought_rate);
     if a.followers >= ig.bought_min_followers && rate < bought {
         f = f + ramp(ig.bought_floor, (bought - rate) / bought).log2();
     }
-    let reg = c::<F>(a.posting_regularity.to_f64());
+    let reg = fixed::<F>(a.posting_regularity.raw() as i32, crate::num::Prob::ONE_RAW);
     let thr = F::from_f32(ig.bot_threshold);
     if reg > thr {
         f = f + ramp(ig.bot_floor, (reg - thr) / (c::<F>(1.0) - thr)).log2();
@@ -236,7 +290,7 @@ pub fn integrity<F: Real>(cfg: &ProfileConfig, cand: &Candidate) -> F {
 
 /// Scores one candidate, or `None` if a filter drops it.
 pub fn score<F: Real>(
-    model: &Model,
+    model: &FloatModel<F>,
     cfg: &ProfileConfig,
     user: &UserState,
     now: u32,
@@ -252,7 +306,7 @@ pub fn score<F: Real>(
 /// sum of the heads' tangents at their biases, then the same rules as the score. `None` if a
 /// filter drops it.
 pub fn light_score<F: Real>(
-    model: &Model,
+    model: &FloatModel<F>,
     cfg: &ProfileConfig,
     user: &UserState,
     now: u32,
@@ -262,23 +316,17 @@ pub fn light_score<F: Real>(
     Some(light_of(model, cfg, &p))
 }
 
-fn light_of<F: Real>(model: &Model, cfg: &ProfileConfig, p: &Prepared<F>) -> F {
+fn light_of<F: Real>(model: &FloatModel<F>, cfg: &ProfileConfig, p: &Prepared<F>) -> F {
     let mut sum = c::<F>(0.0);
     for head in Head::ALL {
         let w = F::from_f32(cfg.head_weights[head.index()]);
         if w == c(0.0) {
             continue;
         }
-        let b = c::<F>(model.bias[head.index()].to_f64());
-        let (value, slope) = if head == Head::WatchTime {
-            (b.exp(), b.exp())
-        } else {
-            let p = c::<F>(1.0) / (c::<F>(1.0) + (-b).exp());
-            (p, p * (c::<F>(1.0) - p))
-        };
+        let (value, slope) = model.tangent[head.index()];
         let mut wx = c::<F>(0.0);
         for (wi, xi) in model.weights[head.index()].iter().zip(p.x.iter()) {
-            wx = wx + c::<F>(wi.to_f64()) * *xi;
+            wx = wx + *wi * *xi;
         }
         sum = sum + w * (value + slope * wx);
     }
@@ -357,7 +405,7 @@ fn prepare<F: Real>(cfg: &ProfileConfig, user: &UserState, now: u32, cand: &Cand
 }
 
 /// The profile's weighted sum of the head outputs.
-fn weighted_sum<F: Real>(model: &Model, cfg: &ProfileConfig, x: &[F; FEATURES]) -> F {
+fn weighted_sum<F: Real>(model: &FloatModel<F>, cfg: &ProfileConfig, x: &[F; FEATURES]) -> F {
     let h = heads(model, x);
     let mut sum = c::<F>(0.0);
     for head in Head::ALL {
@@ -431,7 +479,7 @@ fn by_light<F: Real>(a: &RefScored<F>, b: &RefScored<F>) -> Ordering {
 /// (at most [`MAX_SHORTLIST`]) organic candidates (and every sponsored or exploration-eligible
 /// one); the organic pool is that shortlist.
 pub fn rank<F: Real, const K: usize>(
-    model: &Model,
+    model: &FloatModel<F>,
     cfg: &ProfileConfig,
     user: &UserState,
     now: u32,

@@ -13,7 +13,7 @@ use edgerank_core::model::Model;
 use edgerank_core::num::{Prob, WatchRatio};
 use edgerank_core::pipeline::RankContext;
 use edgerank_core::profile::{Platform, Profile};
-use edgerank_core::reference::{self, RefScored};
+use edgerank_core::reference::{self, FloatModel, RefScored};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
 use crate::counter::InstructionCounter;
@@ -148,6 +148,7 @@ pub fn measure(
     counter: &mut InstructionCounter,
     workload: &mut Workload,
     model: &Model,
+    float_model: &FloatModel<f32>,
     profile: &Profile,
     user: &UserState,
     n: usize,
@@ -164,7 +165,7 @@ pub fn measure(
     let fixed_page = black_box(fixed_page).ok();
     let scratch = &mut workload.scratch;
     let (f32_page, f32_count) =
-        counter.measure(|| reference::rank::<f32, K>(model, profile.config(), user, NOW, black_box(batch), K, scratch));
+        counter.measure(|| reference::rank::<f32, K>(float_model, profile.config(), user, NOW, black_box(batch), K, scratch));
     let f32_page = black_box(f32_page);
     let fixed_items = fixed_page.as_ref().map_or(0, |p| p.items.len() as u32);
     let f32_items = f32_page.as_ref().map_or(0, |p| p.len() as u32);

@@ -13,6 +13,7 @@ use core::ptr::addr_of_mut;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use edgerank_core::model::Model;
 use edgerank_core::profile::Profile;
+use edgerank_core::reference::FloatModel;
 use edgerank_device::bench::{self, Workload, K, SIZES};
 use edgerank_device::counter::InstructionCounter;
 use edgerank_device::stack::StackProbe;
@@ -41,8 +42,11 @@ fn main() -> ! {
         Err(e) => defmt::panic!("built-in profile does not compile: {}", e),
     };
     let user = bench::user(SEED);
+    // The f32 ranker keeps its model in floats, converted once (as the fixed-point model is
+    // built once).
+    let float_model = FloatModel::<f32>::new(&model);
     for n in SIZES {
-        let m = bench::measure(&mut counter, workload, &model, &profile, &user, n);
+        let m = bench::measure(&mut counter, workload, &model, &float_model, &profile, &user, n);
         defmt::info!(
             "device-bench n={=u32} k={=usize} fixed={=u32} f32={=u32} fixed_items={=u32} f32_items={=u32} same_items={=u32} profile={=str}",
             m.n,
