@@ -76,9 +76,19 @@ pub fn log2_q20(x: u64) -> i32 {
     if x == 0 {
         return 0;
     }
-    let n = 63 - x.leading_zeros();
+    // The leading one moved to bit 31 of a 32-bit word, in 32-bit operations only (a 64-bit
+    // variable shift is a library call on a Cortex-M0+, several instructions on an M4).
+    let (hi, lo) = ((x >> 32) as u32, x as u32);
+    let (n, top) = if hi != 0 {
+        let z = hi.leading_zeros();
+        // z < 32; lo's bits below the 32 kept ones are dropped (as a 64-bit shift drops them).
+        (63 - z, if z == 0 { hi } else { (hi << z) | (lo >> (32 - z)) })
+    } else {
+        let z = lo.leading_zeros();
+        (31 - z, lo << z)
+    };
     // 24 mantissa bits below the leading one: 8 index the table, 16 interpolate.
-    let frac = if n >= 24 { (x >> (n - 24)) as u32 & 0xff_ffff } else { ((x << (24 - n)) as u32) & 0xff_ffff };
+    let frac = (top >> 7) & 0xff_ffff;
     let idx = (frac >> 16) as usize;
     let lo = LOG2_FINE_Q20[idx];
     let hi = LOG2_FINE_Q20[idx + 1];
@@ -170,6 +180,31 @@ mod tests {
         }
         for x in (1u64 << 40)..(1u64 << 40) + 5000 {
             assert!(log2_q20(x + 1) >= log2_q20(x));
+        }
+    }
+
+    #[test]
+    fn log2_q20_normalises_in_32_bits_exactly_as_in_64() {
+        // The mantissa bits as a 64-bit shift takes them.
+        let by_u64 = |x: u64| {
+            let n = 63 - x.leading_zeros();
+            let frac = if n >= 24 { (x >> (n - 24)) as u32 & 0xff_ffff } else { ((x << (24 - n)) as u32) & 0xff_ffff };
+            let idx = (frac >> 16) as usize;
+            let (lo, hi) = (LOG2_FINE_Q20[idx], LOG2_FINE_Q20[idx + 1]);
+            ((n as i32) << 20) + (lo + (((hi - lo) as u64 * (frac & 0xffff) as u64) >> 16) as u32) as i32
+        };
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for shift in 0..64 {
+            for _ in 0..200 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let x = (state >> shift).max(1);
+                assert_eq!(log2_q20(x), by_u64(x), "{x:#x}");
+            }
+            let x = 1u64 << shift;
+            assert_eq!(log2_q20(x), by_u64(x));
+            assert_eq!(log2_q20(x | (x - 1)), by_u64(x | (x - 1)));
         }
     }
 

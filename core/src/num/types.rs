@@ -199,13 +199,13 @@ const fn add_logs(a: i32, b: i32, floor: i32) -> i32 {
     if a == i32::MIN || b == i32::MIN {
         return i32::MIN;
     }
-    let v = a as i64 + b as i64;
-    if v < floor as i64 {
+    // In 32 bits (a saturating add is one instruction on a Cortex-M4): a sum below i32::MIN
+    // saturates there and then rises to the floor, which is above it.
+    let v = a.saturating_add(b);
+    if v < floor {
         floor
-    } else if v > i32::MAX as i64 {
-        i32::MAX
     } else {
-        v as i32
+        v
     }
 }
 

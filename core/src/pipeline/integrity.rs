@@ -101,11 +101,23 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
     }
     let overlap = g.early_engager_overlap.raw() as u32;
     if g.engagements_first_10m > 0 {
-        let early = g.engagements_first_10m.min(g.engagements_first_2h.max(1)) as u64;
-        let burst = ((early << 15) / g.engagements_first_2h.max(1) as u64) as u32;
-        let closed_group = (overlap * burst) >> 15;
-        let audience = if g.engagements_first_10m >= POD_MIN_EARLY_ENGAGEMENTS {
-            (((g.engagements_first_10m as u64) << 15) / (a.followers as u64 + 1)).min(32768) as u32
+        // Both readings are divisions (64-bit ones, a library call on a Cortex-M), computed
+        // only when they can pass the threshold, which honest items seldom do. The burst is
+        // at most 1, so the closed-group reading is at most the overlap; and a quotient
+        // floor(a / b) exceeds t exactly when a >= (t + 1) * b.
+        let closed_group = if overlap > ig.pod_threshold {
+            let early = g.engagements_first_10m.min(g.engagements_first_2h.max(1)) as u64;
+            let burst = ((early << 15) / g.engagements_first_2h.max(1) as u64) as u32;
+            (overlap * burst) >> 15
+        } else {
+            0
+        };
+        let crowd = (g.engagements_first_10m as u64) << 15;
+        let audience_size = a.followers as u64 + 1;
+        let audience = if g.engagements_first_10m >= POD_MIN_EARLY_ENGAGEMENTS
+            && crowd >= (ig.pod_threshold as u64 + 1) * audience_size
+        {
+            (crowd / audience_size).min(32768) as u32
         } else {
             0
         };

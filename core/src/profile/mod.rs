@@ -187,12 +187,14 @@ impl HeadWeight {
     /// Contribution of a head value, in Score units (Q32, floor, saturating).
     #[inline]
     pub const fn apply(self, v: HeadValue) -> Score {
-        // value * w * 2^32 = (v.mant * m) * 2^(v.exp - 16 - shift + 32); |v.mant * m| < 2^30.
-        let product = v.mant as i64 * self.mantissa as i64;
+        // value * w * 2^32 = (v.mant * m) * 2^(v.exp - 16 - shift + 32); |v.mant * m| < 2^30,
+        // so the product and any right shift of it stay in 32 bits (cheaper on a Cortex-M).
+        let product = v.mant as i32 * self.mantissa as i32;
         let t = self.shift as i32 - v.exp as i32 - 16;
         if t >= 0 {
-            Score::saturate(product >> if t > 62 { 62 } else { t })
+            Score((product >> if t > 31 { 31 } else { t }) as i64)
         } else if t > -32 {
+            let product = product as i64;
             Score::saturate(product << -t)
         } else if product > 0 {
             Score::MAX
