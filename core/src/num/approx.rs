@@ -17,6 +17,82 @@ mod tables {
 }
 use tables::{EXP2_FINE_Q15, INV_1P_EXP_Q16, LOG2_1P_Q12, LOG2_FINE_Q20};
 
+/// Leading zero bits of a byte (8 for 0).
+#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+const BYTE_LEADING_ZEROS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).leading_zeros() as u8;
+        i += 1;
+    }
+    t
+};
+
+/// `x.leading_zeros()` from a 256-byte table: two comparisons and a lookup.
+#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn leading_zeros_by_table(x: u32) -> u32 {
+    let (mut n, mut x) = (0, x);
+    if x >> 16 == 0 {
+        n += 16;
+        x <<= 16;
+    }
+    if x >> 24 == 0 {
+        n += 8;
+        x <<= 8;
+    }
+    n + BYTE_LEADING_ZEROS[(x >> 24) as usize] as u32
+}
+
+/// `x.leading_zeros()`. Thumb-1 cores (Cortex-M0/M0+) have no `CLZ` instruction and the
+/// library routine takes some 30 instructions; there a table does it in about 10. Everywhere
+/// else this is the instruction.
+#[inline(always)]
+pub(crate) const fn leading_zeros(x: u32) -> u32 {
+    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    {
+        leading_zeros_by_table(x)
+    }
+    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    {
+        x.leading_zeros()
+    }
+}
+
+/// `min((a * b) >> t, 2^31)` for `t < 32`: the 64-bit product's bits, shifted and capped. On
+/// Thumb-1 cores (no 32x32->64 multiply, no inline 64-bit shifts) from four 16-bit products.
+#[inline(always)]
+pub(crate) fn mul_shr_capped(a: u32, b: u32, t: u32) -> u32 {
+    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    {
+        mul_shr_capped_by_parts(a, b, t)
+    }
+    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    {
+        ((a as u64 * b as u64) >> t).min(1 << 31) as u32
+    }
+}
+
+/// [`mul_shr_capped`] in 32-bit operations: `a * b = hi * 2^32 + lo` from the halves' products.
+#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn mul_shr_capped_by_parts(a: u32, b: u32, t: u32) -> u32 {
+    let (ah, al, bh, bl) = (a >> 16, a & 0xffff, b >> 16, b & 0xffff);
+    let (mid, mid_carry) = (ah * bl).overflowing_add(al * bh); // the carry is worth 2^48
+    let (lo, lo_carry) = (al * bl).overflowing_add(mid << 16);
+    let hi = ah * bh + (mid >> 16) + ((mid_carry as u32) << 16) + lo_carry as u32;
+    if t > 0 && hi >> t != 0 || t == 0 && hi != 0 {
+        return 1 << 31;
+    }
+    let q = if t == 0 { lo } else { (lo >> t) | (hi << (32 - t)) };
+    if q > 1 << 31 {
+        1 << 31
+    } else {
+        q
+    }
+}
+
 /// `2^y` for a Q16 exponent, as `(mantissa, n)` with `2^y = mantissa * 2^(n - 15)` and the
 /// mantissa in [2^15, 2^16).
 #[inline]
@@ -29,11 +105,33 @@ fn exp2_parts(y_q16: i64) -> (u32, i64) {
     (lo + (((hi - lo) * (f & 255)) >> 8), n)
 }
 
+const LOG2_E_Q20: i64 = 1_512_775; // round(log2(e) * 2^20)
+
 /// `x * log2(e)` in Q16, for a Q24 `x`.
 #[inline]
 fn to_log2_q16(x: Logit) -> i64 {
-    const LOG2_E_Q20: i64 = 1_512_775; // round(log2(e) * 2^20)
-    (x.0 as i64 * LOG2_E_Q20) >> 28
+    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    {
+        to_log2_q16_by_parts(x.0) as i64
+    }
+    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    {
+        (x.0 as i64 * LOG2_E_Q20) >> 28
+    }
+}
+
+/// [`to_log2_q16`] from 16-bit halves, in 32-bit arithmetic only (a Cortex-M0+ has no 32x32->64
+/// multiply): `x = xh * 2^16 + xl` and `C = ch * 2^16 + cl`, so
+/// `floor(x * C / 2^28) = 16 * xh * ch + floor((xh * cl + xl * ch + floor(xl * cl / 2^16)) / 2^12)`.
+/// Exactly the 64-bit result (tested).
+#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn to_log2_q16_by_parts(x: i32) -> i32 {
+    const CH: i32 = (LOG2_E_Q20 >> 16) as i32;
+    const CL: i32 = (LOG2_E_Q20 & 0xffff) as i32;
+    let (xh, xl) = (x >> 16, x & 0xffff);
+    let mid = xh * CL + xl * CH + ((xl * CL) >> 16);
+    16 * xh * CH + (mid >> 12)
 }
 
 /// `e^x` of a logit: the "odds" form of the weighted-logistic watch-time model.
@@ -80,11 +178,11 @@ pub fn log2_q20(x: u64) -> i32 {
     // variable shift is a library call on a Cortex-M0+, several instructions on an M4).
     let (hi, lo) = ((x >> 32) as u32, x as u32);
     let (n, top) = if hi != 0 {
-        let z = hi.leading_zeros();
+        let z = leading_zeros(hi);
         // z < 32; lo's bits below the 32 kept ones are dropped (as a 64-bit shift drops them).
         (63 - z, if z == 0 { hi } else { (hi << z) | (lo >> (32 - z)) })
     } else {
-        let z = lo.leading_zeros();
+        let z = leading_zeros(lo);
         (31 - z, lo << z)
     };
     // 24 mantissa bits below the leading one: 8 index the table, 16 interpolate.
@@ -92,7 +190,8 @@ pub fn log2_q20(x: u64) -> i32 {
     let idx = (frac >> 16) as usize;
     let lo = LOG2_FINE_Q20[idx];
     let hi = LOG2_FINE_Q20[idx + 1];
-    let m = lo + (((hi - lo) as u64 * (frac & 0xffff) as u64) >> 16) as u32;
+    // Table steps are below 2^13 (tested), so the product fits 32 bits.
+    let m = lo + (((hi - lo) * (frac & 0xffff)) >> 16);
     ((n as i32) << 20) + m as i32
 }
 
@@ -102,7 +201,7 @@ pub fn log2_q12(x: u32) -> i32 {
     if x == 0 {
         return 0;
     }
-    let n = 31 - x.leading_zeros();
+    let n = 31 - leading_zeros(x);
     // Mantissa bits below the leading one, left-aligned to 16 bits.
     let frac = if n >= 16 { (x >> (n - 16)) & 0xffff } else { (x << (16 - n)) & 0xffff };
     let idx = (frac >> 10) as usize;
@@ -181,6 +280,64 @@ mod tests {
         for x in (1u64 << 40)..(1u64 << 40) + 5000 {
             assert!(log2_q20(x + 1) >= log2_q20(x));
         }
+    }
+
+    #[test]
+    fn mul_shr_capped_by_parts_is_the_64_bit_product() {
+        let mut state = 0x9E37_79B9u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for _ in 0..300_000 {
+            let (a, b, r) = (next(), next(), next());
+            let (a, b) = (a >> (r % 32), b >> ((r >> 5) % 32));
+            let t = (r >> 10) % 32;
+            let want = ((a as u64 * b as u64) >> t).min(1 << 31) as u32;
+            assert_eq!(mul_shr_capped_by_parts(a, b, t), want, "{a} * {b} >> {t}");
+            assert_eq!(mul_shr_capped(a, b, t), want);
+        }
+        for (a, b) in [(u32::MAX, u32::MAX), (0, u32::MAX), (1 << 16, 1 << 16), (0xffff, 0x1_0001)] {
+            for t in 0..32 {
+                assert_eq!(mul_shr_capped_by_parts(a, b, t), ((a as u64 * b as u64) >> t).min(1 << 31) as u32);
+            }
+        }
+    }
+
+    #[test]
+    fn to_log2_q16_by_parts_is_the_64_bit_product() {
+        let mut state = 0x2545_F491u32;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            for x in [state as i32, (state as i32) >> (state % 31)] {
+                assert_eq!(to_log2_q16_by_parts(x) as i64, (x as i64 * LOG2_E_Q20) >> 28, "{x}");
+            }
+        }
+        for x in [0, 1, -1, 0xffff, 0x10000, -0x10000, i32::MAX, i32::MIN, i32::MIN + 1] {
+            assert_eq!(to_log2_q16_by_parts(x) as i64, (x as i64 * LOG2_E_Q20) >> 28, "{x}");
+        }
+    }
+
+    #[test]
+    fn leading_zeros_by_table_is_exact() {
+        let mut x = 1u32;
+        for shift in 0..32 {
+            for v in [x, x | (x - 1), x | 1, x.wrapping_mul(0x9E37_79B9) >> (31 - shift).min(31)] {
+                assert_eq!(leading_zeros_by_table(v), v.leading_zeros(), "{v:#x}");
+            }
+            x <<= 1;
+        }
+        assert_eq!(leading_zeros_by_table(0), 32);
+        assert_eq!(leading_zeros(0x0001_0000), 15);
+    }
+
+    #[test]
+    fn log2_table_steps_fit_the_32_bit_interpolation() {
+        assert!(LOG2_FINE_Q20.windows(2).all(|w| w[1] > w[0] && w[1] - w[0] < 1 << 13));
     }
 
     #[test]

@@ -366,7 +366,7 @@ impl HeadValue {
     pub(crate) const fn normalised(mut mant: u32, mut exp: i64) -> Self {
         // Drop the bits above the top 16 in one shift (the same truncation as one at a time).
         if mant > 0xffff {
-            let excess = 16 - mant.leading_zeros();
+            let excess = 16 - super::approx::leading_zeros(mant);
             mant >>= excess;
             exp += excess as i64;
         }

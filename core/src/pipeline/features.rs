@@ -46,10 +46,10 @@ pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES]
     let denom = g.impressions.saturating_add(RATE_PRIOR_IMPRESSIONS);
     // One division per candidate: a reciprocal of the denominator's top 16 bits (rounded),
     // with at least 15 significant bits, then a multiply per rate: relative error < 1e-4.
-    let t = (32 - denom.leading_zeros()).saturating_sub(16);
+    let t = (32 - crate::num::leading_zeros(denom)).saturating_sub(16);
     let d = if t == 0 { denom } else { (denom >> t) + ((denom >> (t - 1)) & 1) };
     let inv = (1u32 << 31) / d; // d >= 32, so inv <= 2^26
-    let rate_q31 = |count: u32| ((count.min(denom) as u64 * inv as u64) >> t).min(1 << 31) as u32;
+    let rate_q31 = |count: u32| crate::num::mul_shr_capped(count.min(denom), inv, t);
     // Rounding right shift.
     let shr = |x: u32, k: u32| (x + (1 << (k - 1))) >> k;
     let q13 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);

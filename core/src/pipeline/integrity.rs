@@ -67,6 +67,27 @@ pub(crate) fn geometric(floor_q14: u32, t_q15: u32) -> Factor {
     Factor(((log_floor * t_q15.min(32768) as i64) >> 15) as i32)
 }
 
+/// `n / d` for `d > 0`, in 32 bits when both fit (the rules' operands nearly always do): a
+/// 64-bit division is a library call on a Cortex-M, a long one on an M0+.
+#[inline(always)]
+fn div(n: u64, d: u64) -> u64 {
+    if (n | d) >> 32 == 0 {
+        (n as u32 / d as u32) as u64
+    } else {
+        n / d
+    }
+}
+
+/// `a * b`, in 32 bits when both are below 2^16.
+#[inline(always)]
+fn mul(a: u64, b: u64) -> u64 {
+    if (a | b) >> 16 == 0 {
+        (a as u32 * b as u32) as u64
+    } else {
+        a * b
+    }
+}
+
 /// Share of the way from `threshold` to 1 (both Q15), in Q15.
 #[inline]
 fn past_threshold(signal: u32, threshold: u32) -> u32 {
@@ -85,7 +106,7 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
     let mut apply = |kind: FactorKind, x: Factor| chain.apply(kind, x);
 
     if a.followings > ig.farm_min_followings {
-        let ratio_q16 = ((a.followings as u64 + 1) << 16) / (a.followers as u64 + 1);
+        let ratio_q16 = div((a.followings as u64 + 1) << 16, a.followers as u64 + 1);
         if ratio_q16 > ig.farm_ratio_q16 {
             // log2 of exp(-slope * excess) = -slope * log2(e) * excess: linear in log space.
             // Capping the excess at 2^34 (a ratio of 262144) keeps the product below 2^62; the
@@ -96,18 +117,18 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
         }
     }
     if a.account_age_days < ig.young_days {
-        let t = (((ig.young_days - a.account_age_days) as u64) << 15) / ig.young_days as u64;
+        let t = div(((ig.young_days - a.account_age_days) as u64) << 15, ig.young_days as u64);
         apply(FactorKind::YoungAccount, ramp(ig.young_floor, t as u32));
     }
     let overlap = g.early_engager_overlap.raw() as u32;
     if g.engagements_first_10m > 0 {
-        // Both readings are divisions (64-bit ones, a library call on a Cortex-M), computed
-        // only when they can pass the threshold, which honest items seldom do. The burst is
+        // Both readings are divisions, computed only when they can pass the threshold, which
+        // honest items seldom do. The burst is
         // at most 1, so the closed-group reading is at most the overlap; and a quotient
         // floor(a / b) exceeds t exactly when a >= (t + 1) * b.
         let closed_group = if overlap > ig.pod_threshold {
             let early = g.engagements_first_10m.min(g.engagements_first_2h.max(1)) as u64;
-            let burst = ((early << 15) / g.engagements_first_2h.max(1) as u64) as u32;
+            let burst = div(early << 15, g.engagements_first_2h.max(1) as u64) as u32;
             (overlap * burst) >> 15
         } else {
             0
@@ -115,9 +136,9 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
         let crowd = (g.engagements_first_10m as u64) << 15;
         let audience_size = a.followers as u64 + 1;
         let audience = if g.engagements_first_10m >= POD_MIN_EARLY_ENGAGEMENTS
-            && crowd >= (ig.pod_threshold as u64 + 1) * audience_size
+            && crowd >= mul(ig.pod_threshold as u64 + 1, audience_size)
         {
-            (crowd / audience_size).min(32768) as u32
+            div(crowd, audience_size).min(32768) as u32
         } else {
             0
         };
@@ -130,7 +151,7 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
     }
     let rate = (a.engagement_rate.raw() as u32) << 9; // Q15 -> Q24
     if a.followers >= ig.bought_min_followers && rate < ig.bought_rate {
-        let t = (((ig.bought_rate - rate) as u64) << 15) / ig.bought_rate as u64;
+        let t = div(((ig.bought_rate - rate) as u64) << 15, ig.bought_rate as u64);
         let t = t as u32;
         apply(FactorKind::BoughtFollowers, ramp(ig.bought_floor, t));
     }

@@ -67,14 +67,15 @@ impl Real {
     }
 }
 
-/// `x * 2^shift`, saturating to [`Score`]'s range.
-fn scaled_score(x: i64, shift: i32) -> Score {
+/// `x * 2^shift`, saturating to [`Score`]'s range (32-bit steps where they suffice).
+fn scaled_score(x: i32, shift: i32) -> Score {
     if shift <= 0 {
-        Score::saturate(if shift <= -63 { x >> 63 } else { x >> -shift })
+        // |x| < 2^31 is inside the range.
+        Score((if shift <= -31 { x >> 31 } else { x >> -shift }) as i64)
     } else if x == 0 {
         Score::ZERO
-    } else if shift < x.unsigned_abs().leading_zeros() as i32 - 1 {
-        Score::saturate(x << shift)
+    } else if shift < crate::num::leading_zeros(x.unsigned_abs()) as i32 + 31 {
+        Score::saturate((x as i64) << shift)
     } else if x > 0 {
         Score::MAX
     } else {
@@ -147,7 +148,7 @@ impl LightPass {
     /// The sum of the heads' tangents, in [`Score`] units.
     #[inline]
     pub fn linear<D: Dot>(&self, x: &[Feature; FEATURES]) -> Score {
-        self.constant.saturating_add(scaled_score(D::dot(0, x, &self.weights) as i64, self.shift))
+        self.constant.saturating_add(scaled_score(D::dot(0, x, &self.weights), self.shift))
     }
 
     /// The light score: [`LightPass::linear`] through the profile's negative-total rule, times

@@ -636,8 +636,11 @@ impl Profile {
         let hi = self.age_table[idx + 1].0 as i64;
         // Interpolate with a 16-bit fraction of the step.
         let t = if self.age_shift > 16 { frac >> (self.age_shift - 16) } else { frac << (16 - self.age_shift) };
-        // Interpolating logarithms: the curve is smooth in log space too.
-        Factor((lo + (((hi - lo) * t as i64) >> 16)) as i32)
+        // Interpolating logarithms: the curve is smooth in log space too. Steps below 2^15
+        // (most of them) multiply in 32 bits.
+        let step = hi - lo;
+        let part = if step.unsigned_abs() < 1 << 15 { ((step as i32 * t as i32) >> 16) as i64 } else { (step * t as i64) >> 16 };
+        Factor((lo + part) as i32)
     }
 
     /// Encodes the profile's configuration as a checksummed blob.

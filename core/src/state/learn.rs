@@ -93,6 +93,22 @@ pub const LEARNING: Learning = Learning { topic_shift: 3, session_shift: 1, auth
 /// The session interest halves (toward zero) per this many seconds without events.
 pub const SESSION_HALF_LIFE_S: u32 = 600;
 
+/// Whole session half-lives in `elapsed_s` seconds, capped at 15 (when every stored value
+/// has faded to 0). Rank calls read it per candidate: a multiply by the reciprocal instead of
+/// a division, which a Cortex-M0+ does in software (exact for every input; tested).
+#[inline]
+pub(crate) fn half_lives(elapsed_s: u32) -> u32 {
+    const CAP: u32 = 15 * SESSION_HALF_LIFE_S;
+    // ceil(2^24 / half-life): elapsed * RECIPROCAL stays below 2^32 below the cap.
+    const RECIPROCAL: u32 = (1u32 << 24).div_ceil(SESSION_HALF_LIFE_S);
+    const _: () = assert!((CAP as u64) * (RECIPROCAL as u64) < 1 << 32);
+    if elapsed_s >= CAP {
+        15
+    } else {
+        (elapsed_s * RECIPROCAL) >> 24
+    }
+}
+
 /// `v` halved `halvings` times, rounding toward zero (so it reaches exactly 0).
 #[inline]
 pub(crate) fn fade(v: Feature, halvings: u32) -> Feature {
@@ -175,6 +191,13 @@ impl UserState {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn half_lives_are_whole_divisions_capped_at_15() {
+        for elapsed in (0..20 * super::SESSION_HALF_LIFE_S).chain([u32::MAX - 1, u32::MAX]) {
+            assert_eq!(super::half_lives(elapsed), (elapsed / super::SESSION_HALF_LIFE_S).min(15), "{elapsed}");
+        }
+    }
+
     use super::*;
 
     fn fb(kind: FeedbackKind) -> Feedback {

@@ -90,7 +90,7 @@ impl UserState {
     #[inline]
     pub fn session_interest(&self, topic: u8, now: u32) -> Feature {
         match self.session.get(topic as usize) {
-            Some(v) => learn::fade(*v, now.saturating_sub(self.session_at) / SESSION_HALF_LIFE_S),
+            Some(v) => learn::fade(*v, learn::half_lives(now.saturating_sub(self.session_at))),
             None => Feature(0),
         }
     }
