@@ -7,6 +7,6 @@
 mod approx;
 mod types;
 
-pub(crate) use approx::{leading_zeros, mul_shr_capped};
 pub use approx::{exp, log2_q12, log2_q20, sigmoid};
+pub(crate) use approx::{leading_zeros, mul_shr_capped};
 pub use types::{Factor, Feature, HeadValue, LogScore, Logit, Prob, Score, WatchRatio, WatchTime, Weight};

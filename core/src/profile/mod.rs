@@ -639,7 +639,11 @@ impl Profile {
         // Interpolating logarithms: the curve is smooth in log space too. Steps below 2^15
         // (most of them) multiply in 32 bits.
         let step = hi - lo;
-        let part = if step.unsigned_abs() < 1 << 15 { ((step as i32 * t as i32) >> 16) as i64 } else { (step * t as i64) >> 16 };
+        let part = if step.unsigned_abs() < 1 << 15 {
+            ((step as i32 * t as i32) >> 16) as i64
+        } else {
+            (step * t as i64) >> 16
+        };
         Factor((lo + part) as i32)
     }
 
