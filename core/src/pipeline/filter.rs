@@ -51,26 +51,9 @@ pub struct Admitted {
     pub integrity: Factor,
 }
 
-/// Decides whether a candidate may be shown at `now`: [`admit_before_integrity`], then
-/// [`integrity`].
+/// Decides whether a candidate may be shown at `now`.
 #[inline]
 pub fn admit(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Result<Admitted, FilterReason> {
-    let admitted = admit_before_integrity(c, user, profile, now)?;
-    Ok(Admitted { integrity: integrity(profile, c)?, ..admitted })
-}
-
-/// The filters read from the request and the user's state (time, seen items, mutes and "see
-/// fewer"), with the integrity product left at 1. Every integrity factor is at most 1, so a
-/// score computed from this bounds the final one from above: a rank session that can tell
-/// from it that a candidate will not make its shortlist skips the integrity rules, the most
-/// work of the filters.
-#[inline]
-pub fn admit_before_integrity(
-    c: &Candidate,
-    user: &UserState,
-    profile: &Profile,
-    now: u32,
-) -> Result<Admitted, FilterReason> {
     let age_s = if c.created_at > now {
         if c.created_at - now > FUTURE_TOLERANCE_S {
             return Err(FilterReason::FromFuture);
@@ -92,18 +75,12 @@ pub fn admit_before_integrity(
             MuteKind::SeeFewer => fatigue_factor(profile, now.saturating_sub(r.at))?,
         },
     };
-    Ok(Admitted { age_s, fatigue, integrity: Factor::ONE })
-}
-
-/// The integrity rules' product (at most 1), or [`FilterReason::Inauthentic`] when the
-/// evidence stacks up below [`integrity::DROP_BELOW`].
-#[inline]
-pub fn integrity(profile: &Profile, c: &Candidate) -> Result<Factor, FilterReason> {
+    // Last: the integrity rules are the most work, and most candidates are decided above.
     let integrity = integrity::factor(profile, c, &mut NoTrace);
     if integrity < integrity::DROP_BELOW {
         return Err(FilterReason::Inauthentic);
     }
-    Ok(integrity)
+    Ok(Admitted { age_s, fatigue, integrity })
 }
 
 /// X's fatigue rule: filtered for `filter_days`, then linear from `start_factor` to 1 over

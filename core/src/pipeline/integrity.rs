@@ -123,9 +123,8 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
     let overlap = g.early_engager_overlap.raw() as u32;
     if g.engagements_first_10m > 0 {
         // Both readings are divisions, computed only when they can pass the threshold, which
-        // honest items seldom do. The burst is
-        // at most 1, so the closed-group reading is at most the overlap; and a quotient
-        // floor(a / b) exceeds t exactly when a >= (t + 1) * b.
+        // honest items seldom do. The burst is at most 1, so the closed-group reading is at
+        // most the overlap; and a quotient floor(a / b) exceeds t exactly when a >= (t + 1) * b.
         let closed_group = if overlap > ig.pod_threshold {
             let early = g.engagements_first_10m.min(g.engagements_first_2h.max(1)) as u64;
             let burst = div(early << 15, g.engagements_first_2h.max(1) as u64) as u32;

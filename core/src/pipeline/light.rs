@@ -155,14 +155,7 @@ impl LightPass {
     /// the non-positional multipliers' `product`.
     #[inline]
     pub fn score<D: Dot>(&self, profile: &Profile, x: &[Feature; FEATURES], product: Factor) -> LogScore {
-        self.base::<D>(profile, x).scaled(product)
-    }
-
-    /// The light score before the multipliers: [`LightPass::linear`] through the profile's
-    /// negative-total rule (`score` is this `.scaled(product)`).
-    #[inline]
-    pub fn base<D: Dot>(&self, profile: &Profile, x: &[Feature; FEATURES]) -> LogScore {
-        profile.finish_base(self.linear::<D>(x))
+        profile.finish_base(self.linear::<D>(x)).scaled(product)
     }
 }
 
