@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::util::{cargo, root, run, say, Result};
-use crate::{bench, firmware, fuzz, nopanic, qemu, setup, soak, thumb};
+use crate::{bench, firmware, fuzz, nopanic, profile, qemu, setup, soak, thumb};
 
 fn fmt() -> Result {
     run(cargo().current_dir(root()).args(["fmt", "--all", "--", "--check"]))
@@ -32,6 +32,8 @@ const STEPS: &[(&str, Step)] = &[
     ("qemu-test", qemu::qemu_test),
     ("qemu-persist", soak::qemu_persist),
     ("device-bench", || bench::device_bench(false)),
+    // The profiler's trace accounts for device-bench's count within 2 %.
+    ("device-profile", || profile::device_profile("mps2-an386", 256, 10)),
 ];
 
 pub fn ci() -> Result {

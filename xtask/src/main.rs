@@ -7,6 +7,7 @@ mod firmware;
 mod fuzz;
 mod nopanic;
 mod perf;
+mod profile;
 mod qemu;
 mod setup;
 mod soak;
@@ -46,6 +47,19 @@ enum Task {
         #[arg(long)]
         update_budget: bool,
     },
+    /// Where one device rank call's instructions go: the benchmark firmware traced by QEMU,
+    /// each executed instruction attributed to its innermost source function.
+    DeviceProfile {
+        /// QEMU board (mps2-an386: Cortex-M4F; mps2-an385: Cortex-M0+ code).
+        #[arg(long, default_value = "mps2-an386")]
+        board: String,
+        /// Batch size (32, 64, 128 or 256).
+        #[arg(long, default_value_t = 256)]
+        candidates: u64,
+        /// Rows per table.
+        #[arg(long, default_value_t = 30)]
+        top: usize,
+    },
     /// Run the criterion benchmarks and the device benchmark; write docs/perf-report.md and
     /// docs/perf-cost-per-candidate.svg.
     PerfReport {
@@ -82,7 +96,7 @@ enum Task {
         host_rounds: u64,
     },
     /// Run every check: setup, fmt, clippy, test, fuzz (30 s per target), power-cut, thumb-check,
-    /// firmware, no-panic, qemu-test, qemu-persist, device-bench.
+    /// firmware, no-panic, qemu-test, qemu-persist, device-bench, device-profile.
     Ci,
 }
 
@@ -94,6 +108,7 @@ fn main() -> ExitCode {
         Task::QemuSmoke => qemu::qemu_smoke(),
         Task::QemuTest => qemu::qemu_test(),
         Task::DeviceBench { update_budget } => bench::device_bench(update_budget),
+        Task::DeviceProfile { board, candidates, top } => profile::device_profile(&board, candidates, top),
         Task::PerfReport { skip_runs } => perf::perf_report(skip_runs),
         Task::Fuzz { seconds, targets } => fuzz::fuzz(seconds, &targets),
         Task::NoPanic => nopanic::no_panic(),

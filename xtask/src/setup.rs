@@ -7,8 +7,8 @@ use std::process::Command;
 use crate::util::{self, capture, find_cargo_binary, run, say, Result};
 
 /// Debian's Rust 1.96 with its library source (for `-Z build-std=core`), the LLD linker,
-/// QEMU for the mps2 boards, the ARM binutils (for `arm-none-eabi-size` and `objdump`), and a
-/// C++ compiler (cargo-fuzz builds libFuzzer from source).
+/// QEMU for the mps2 boards, the ARM binutils (for `arm-none-eabi-size`, `objdump` and
+/// `addr2line`), and a C++ compiler (cargo-fuzz builds libFuzzer from source).
 pub const APT_PACKAGES: &[&str] =
     &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "qemu-system-arm", "gcc-arm-none-eabi", "g++"];
 

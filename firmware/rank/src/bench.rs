@@ -155,6 +155,7 @@ pub fn measure(
 ) -> Measurement {
     let batch = &workload.candidates[..n];
     let ctx = RankContext { model, profile, user, now: NOW };
+    profile_mark_fixed_start(n);
     let (fixed_page, fixed) = counter.measure(|| {
         let mut session = Session::new(black_box(ctx));
         for c in black_box(batch) {
@@ -162,6 +163,7 @@ pub fn measure(
         }
         session.finish::<K>(K)
     });
+    profile_mark_fixed_end(n);
     let fixed_page = black_box(fixed_page).ok();
     let scratch = &mut workload.scratch;
     let (f32_page, f32_count) =
@@ -174,6 +176,21 @@ pub fn measure(
         _ => 0,
     };
     Measurement { n: n as u32, fixed, f32: f32_count, fixed_items, f32_items, same_items }
+}
+
+/// Marks where the fixed-point measurement of one batch size starts, for `cargo xtask
+/// device-profile`, which finds this function's calls in QEMU's execution trace. Does nothing
+/// else (its body differs from the end mark's so that the linker does not fold the two).
+#[inline(never)]
+pub fn profile_mark_fixed_start(n: usize) {
+    black_box(n);
+}
+
+/// Marks where the fixed-point measurement of one batch size ends (see
+/// [`profile_mark_fixed_start`]).
+#[inline(never)]
+pub fn profile_mark_fixed_end(n: usize) {
+    black_box(n.wrapping_add(1));
 }
 
 /// A small, fast PRNG (xorshift32): the batch only needs to look varied and be reproducible.

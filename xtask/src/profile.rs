@@ -1,0 +1,222 @@
+//! `cargo xtask device-profile`: where the instructions of one device rank call go.
+//!
+//! Runs the benchmark firmware of a QEMU board with QEMU's execution trace
+//! (`-d in_asm,exec,nochain`: each translated block's instructions once, then one line per
+//! block executed), keeps the blocks executed between the firmware's marks around the
+//! fixed-point measurement of one batch size (`profile_mark_fixed_start` / `_end` in
+//! `firmware/rank/src/bench.rs`), counts every instruction address, and attributes each to
+//! its innermost source function with `arm-none-eabi-addr2line -i` (inlined code counts for
+//! the function it came from). Prints the functions and source files that cost the most, per
+//! candidate, and writes them to `target/device-profile-<board>-<n>.txt`.
+//!
+//! The total includes the instruction counter's own reads around the measurement, so it
+//! exceeds `device-bench`'s figure by a few instructions per batch; when
+//! `target/device-bench.jsonl` has the same board and size, the step fails unless the two
+//! agree within 2 %.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::firmware::{self, Board, BENCH_BIN, BOARDS};
+use crate::util::{root, say, Result};
+
+/// The batch sizes the benchmark firmware measures, in its order (`bench::SIZES`).
+const SIZES: [u64; 4] = [32, 64, 128, 256];
+
+/// Instruction addresses executed between the marks of the `occurrence`-th measurement.
+fn executed(trace: &Path, occurrence: usize) -> Result<HashMap<u32, u64>> {
+    let reader = BufReader::new(fs::File::open(trace).map_err(|e| format!("{}: {e}", trace.display()))?);
+    // Translated blocks: first address -> every instruction address (the latest translation).
+    let mut blocks: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut current: Vec<u32> = Vec::new();
+    let mut counts: HashMap<u32, u64> = HashMap::new();
+    let (mut starts, mut inside, mut done) = (0usize, false, false);
+    for line in reader.lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if let Some(rest) = line.strip_prefix("Trace ") {
+            if let Some(first) = current.first() {
+                blocks.insert(*first, std::mem::take(&mut current));
+            }
+            // "Trace 0: 0x7f.. [00800408/000000c0/00000110/ff000200] symbol"
+            let Some((fields, symbol)) = rest.split_once("] ") else { continue };
+            let Some(pc) = fields.split('/').nth(1).and_then(|h| u32::from_str_radix(h, 16).ok()) else { continue };
+            if symbol.contains("profile_mark_fixed_start") {
+                starts += 1;
+                inside = starts == occurrence + 1;
+            } else if symbol.contains("profile_mark_fixed_end") {
+                if inside {
+                    done = true;
+                    break;
+                }
+            } else if inside {
+                for address in blocks.get(&pc).map(Vec::as_slice).unwrap_or(&[]) {
+                    *counts.entry(*address).or_default() += 1;
+                }
+            }
+        } else if line.starts_with("IN:") || line.starts_with("----") {
+            if let Some(first) = current.first() {
+                blocks.insert(*first, std::mem::take(&mut current));
+            }
+        } else if let Some(hex) = line.strip_prefix("0x").and_then(|l| l.split(':').next()) {
+            if let Ok(address) = u32::from_str_radix(hex, 16) {
+                current.push(address);
+            }
+        }
+    }
+    if !done {
+        return Err(format!("the trace has no complete measurement number {} between the marks", occurrence + 1));
+    }
+    Ok(counts)
+}
+
+/// Innermost function and source file of each address (`addr2line -f -i -C`).
+fn attribute(elf: &Path, addresses: &[u32]) -> Result<HashMap<u32, (String, String)>> {
+    let mut child = Command::new("arm-none-eabi-addr2line")
+        .args(["-f", "-i", "-C", "-a", "-e"])
+        .arg(elf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("arm-none-eabi-addr2line (cargo xtask setup installs it): {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("addr2line stdin")?;
+    let input: String = addresses.iter().map(|a| format!("{a:#x}\n")).collect();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    writer.join().map_err(|_| "addr2line writer panicked")?.map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // "0x...." then (function, file:line) pairs, innermost first.
+    let mut out = HashMap::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(address) = line.strip_prefix("0x").and_then(|h| u32::from_str_radix(h, 16).ok()) else { continue };
+        let function = lines.next().unwrap_or("??").to_string();
+        let file = lines.next().unwrap_or("??").split(':').next().unwrap_or("??");
+        let file = file.rsplit('/').next().unwrap_or(file).to_string();
+        while lines.peek().is_some_and(|l| !l.starts_with("0x")) {
+            lines.next();
+        }
+        out.insert(address, (function, file));
+    }
+    Ok(out)
+}
+
+/// Drops generic arguments from a demangled name, keeping qualified-path brackets:
+/// `<a::Page<32>>::push::<b::C>` becomes `<a::Page>::push`.
+fn short(function: &str) -> String {
+    let mut out = String::new();
+    // For each open bracket: whether it is a generic argument list (dropped).
+    let mut open: Vec<bool> = Vec::new();
+    let mut previous = ' ';
+    for c in function.chars() {
+        let dropping = open.iter().any(|&generic| generic);
+        match c {
+            '<' => {
+                let generic = previous.is_alphanumeric() || previous == '_' || previous == ':';
+                if !generic && !dropping {
+                    out.push(c);
+                }
+                open.push(generic);
+            }
+            '>' => {
+                let generic = open.pop().unwrap_or(true);
+                if !generic && !open.iter().any(|&g| g) {
+                    out.push(c);
+                }
+            }
+            _ if !dropping => out.push(c),
+            _ => {}
+        }
+        previous = c;
+    }
+    out.trim_end_matches("::").to_string()
+}
+
+pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
+    let board: &Board =
+        BOARDS.iter().find(|b| b.name == board_name).ok_or_else(|| format!("unknown QEMU board {board_name}"))?;
+    let occurrence = SIZES.iter().position(|&s| s == n).ok_or_else(|| format!("n must be one of {SIZES:?}"))?;
+    firmware::build()?;
+    let elf = board.elf(BENCH_BIN);
+    let trace = root().join(format!("target/device-profile-{}.trace", board.name));
+    say(format!("tracing {} under QEMU (-d in_asm,exec,nochain)", elf.display()));
+    let status = Command::new("qemu-system-arm")
+        .args(["-cpu", board.qemu_cpu, "-machine", board.name])
+        .args(["-display", "none", "-monitor", "none", "-serial", "null", "-no-reboot"])
+        .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0"])
+        .args(["-d", "in_asm,exec,nochain", "-D"])
+        .arg(&trace)
+        .arg("-kernel")
+        .arg(&elf)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("qemu-system-arm: {e}"))?;
+    if !status.success() {
+        return Err(format!("the benchmark firmware failed under QEMU ({status})"));
+    }
+    let counts = executed(&trace, occurrence)?;
+    let _ = fs::remove_file(&trace);
+    let mut addresses: Vec<u32> = counts.keys().copied().collect();
+    addresses.sort_unstable();
+    let places = attribute(&elf, &addresses)?;
+    let (mut by_function, mut by_file): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
+    let mut total = 0;
+    for (address, count) in &counts {
+        let (function, file) = places.get(address).cloned().unwrap_or_else(|| ("??".into(), "??".into()));
+        *by_function.entry(short(&function)).or_default() += count;
+        *by_file.entry(file).or_default() += count;
+        total += count;
+    }
+    let mut report = format!(
+        "{} ({}), fixed-point rank of {n} candidates to 32: {total} instructions traced, {:.1} per candidate\n",
+        board.name,
+        board.target,
+        total as f64 / n as f64
+    );
+    for (title, table) in [("innermost function", &by_function), ("source file", &by_file)] {
+        let mut rows: Vec<(&String, &u64)> = table.iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        report.push_str(&format!("\n{:>10} {:>9} {:>6}  {title}\n", "instr", "per cand", "share"));
+        for (name, count) in rows.into_iter().take(top) {
+            report.push_str(&format!(
+                "{count:>10} {:>9.1} {:>5.1}%  {name}\n",
+                *count as f64 / n as f64,
+                100.0 * *count as f64 / total as f64
+            ));
+        }
+    }
+    // The traced total against device-bench's count of the same work, when there is one.
+    let traced = total as f64 / n as f64;
+    if let Ok(lines) = crate::bench::read_lines(&crate::bench::jsonl_path()) {
+        if let Some(line) = lines.iter().find(|l| l.target == board.target && l.candidates == n) {
+            let counted = line.instructions_per_candidate;
+            report.push_str(&format!("\ndevice-bench counted {counted:.1} per candidate for the same work\n"));
+            if (traced - counted).abs() > 0.02 * counted {
+                print!("{report}");
+                return Err(format!(
+                    "traced {traced:.1} instructions per candidate, device-bench counted {counted:.1}"
+                ));
+            }
+        }
+    }
+    print!("{report}");
+    let out = root().join(format!("target/device-profile-{}-{n}.txt", board.name));
+    fs::write(&out, &report).map_err(|e| format!("{}: {e}", out.display()))?;
+    say(format!("wrote {}", out.display()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn short_names_keep_paths_and_drop_generics() {
+        assert_eq!(short("<a::Page<32>>::push::<b::C>"), "<a::Page>::push");
+        assert_eq!(short("<u32 as core::cmp::Ord>::min"), "<u32 as core::cmp::Ord>::min");
+        assert_eq!(short("a::b::apply::<x::NoTrace>"), "a::b::apply");
+        assert_eq!(short("plain"), "plain");
+    }
+}
