@@ -42,7 +42,8 @@ pub struct Workload {
 impl Workload {
     /// Empty; call [`Workload::generate`].
     pub const fn new() -> Self {
-        const EMPTY: RefScored<f32> = RefScored { index: 0, score: 0.0, light: 0.0, explore: false, organic: false, taken: false };
+        const EMPTY: RefScored<f32> =
+            RefScored { index: 0, score: 0.0, light: 0.0, explore: false, organic: false, taken: false };
         Self {
             candidates: [Candidate {
                 item_id: 0,
@@ -166,8 +167,8 @@ pub fn measure(
     profile_mark_fixed_end(n);
     let fixed_page = black_box(fixed_page).ok();
     let scratch = &mut workload.scratch;
-    let (f32_page, f32_count) =
-        counter.measure(|| reference::rank::<f32, K>(float_model, profile.config(), user, NOW, black_box(batch), K, scratch));
+    let (f32_page, f32_count) = counter
+        .measure(|| reference::rank::<f32, K>(float_model, profile.config(), user, NOW, black_box(batch), K, scratch));
     let f32_page = black_box(f32_page);
     let fixed_items = fixed_page.as_ref().map_or(0, |p| p.items.len() as u32);
     let f32_items = f32_page.as_ref().map_or(0, |p| p.len() as u32);
