@@ -96,7 +96,7 @@ const fn mul_shr_capped_by_parts(a: u32, b: u32, t: u32) -> u32 {
 /// `2^y` for a Q16 exponent, as `(mantissa, n)` with `2^y = mantissa * 2^(n - 15)` and the
 /// mantissa in [2^15, 2^16).
 #[inline]
-fn exp2_parts(y_q16: i64) -> (u32, i64) {
+fn exp2_parts(y_q16: i32) -> (u32, i32) {
     let n = y_q16 >> 16; // floor
     let f = (y_q16 & 0xffff) as u32;
     let idx = (f >> 8) as usize;
@@ -107,16 +107,16 @@ fn exp2_parts(y_q16: i64) -> (u32, i64) {
 
 const LOG2_E_Q20: i64 = 1_512_775; // round(log2(e) * 2^20)
 
-/// `x * log2(e)` in Q16, for a Q24 `x`.
+/// `x * log2(e)` in Q16, for a Q24 `x` (the result is below 2^24 in magnitude).
 #[inline]
-fn to_log2_q16(x: Logit) -> i64 {
+fn to_log2_q16(x: Logit) -> i32 {
     #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
     {
-        to_log2_q16_by_parts(x.0) as i64
+        to_log2_q16_by_parts(x.0)
     }
     #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
     {
-        (x.0 as i64 * LOG2_E_Q20) >> 28
+        ((x.0 as i64 * LOG2_E_Q20) >> 28) as i32
     }
 }
 

@@ -359,16 +359,16 @@ impl HeadValue {
     /// Zero.
     pub const ZERO: Self = Self { mant: 0, exp: 0 };
     /// Exponents are kept within ±100; smaller values are zero, larger ones saturate.
-    const EXP_LIMIT: i64 = 100;
+    const EXP_LIMIT: i32 = 100;
 
     /// From a mantissa below 2^32 and an exponent, keeping the top 16 bits.
     #[inline]
-    pub(crate) const fn normalised(mut mant: u32, mut exp: i64) -> Self {
+    pub(crate) const fn normalised(mut mant: u32, mut exp: i32) -> Self {
         // Drop the bits above the top 16 in one shift (the same truncation as one at a time).
         if mant > 0xffff {
             let excess = 16 - super::approx::leading_zeros(mant);
             mant >>= excess;
-            exp += excess as i64;
+            exp += excess as i32;
         }
         if mant == 0 || exp < -Self::EXP_LIMIT {
             Self::ZERO
@@ -408,7 +408,7 @@ impl HeadValue {
         if x.is_nan() || x <= 0.0 {
             return Self::ZERO;
         }
-        let mut exp = 0i64;
+        let mut exp = 0i32;
         let mut m = x * 65536.0;
         while m >= 65535.5 && exp < Self::EXP_LIMIT {
             m /= 2.0;
