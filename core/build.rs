@@ -29,5 +29,13 @@ fn main() {
     src += &table("LOG2_1P_Q12", "u16", (0..=64).map(|i| 4096.0 * (1.0 + i as f64 / 64.0).log2()));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("tables.rs");
     fs::write(out, src).unwrap();
+    // `cfg(thumb1)`: a Thumb-1 core (Cortex-M0/M0+: no CLZ, no 32x32->64 multiply), where
+    // `num::approx` takes 32-bit routes that give the same values as the others.
+    println!("cargo::rustc-check-cfg=cfg(thumb1)");
+    let arm = env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "arm");
+    let thumb2 = env::var("CARGO_CFG_TARGET_FEATURE").is_ok_and(|f| f.split(',').any(|f| f == "thumb2"));
+    if arm && !thumb2 {
+        println!("cargo::rustc-cfg=thumb1");
+    }
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -18,7 +18,7 @@ mod tables {
 use tables::{EXP2_FINE_Q15, INV_1P_EXP_Q16, LOG2_1P_Q12, LOG2_FINE_Q20};
 
 /// Leading zero bits of a byte (8 for 0).
-#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 const BYTE_LEADING_ZEROS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -30,7 +30,7 @@ const BYTE_LEADING_ZEROS: [u8; 256] = {
 };
 
 /// `x.leading_zeros()` from a 256-byte table: two comparisons and a lookup.
-#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 #[inline(always)]
 const fn leading_zeros_by_table(x: u32) -> u32 {
     let (mut n, mut x) = (0, x);
@@ -50,11 +50,11 @@ const fn leading_zeros_by_table(x: u32) -> u32 {
 /// else this is the instruction.
 #[inline(always)]
 pub(crate) const fn leading_zeros(x: u32) -> u32 {
-    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    #[cfg(thumb1)]
     {
         leading_zeros_by_table(x)
     }
-    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    #[cfg(not(thumb1))]
     {
         x.leading_zeros()
     }
@@ -64,18 +64,18 @@ pub(crate) const fn leading_zeros(x: u32) -> u32 {
 /// Thumb-1 cores (no 32x32->64 multiply, no inline 64-bit shifts) from four 16-bit products.
 #[inline(always)]
 pub(crate) fn mul_shr_capped(a: u32, b: u32, t: u32) -> u32 {
-    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    #[cfg(thumb1)]
     {
         mul_shr_capped_by_parts(a, b, t)
     }
-    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    #[cfg(not(thumb1))]
     {
         ((a as u64 * b as u64) >> t).min(1 << 31) as u32
     }
 }
 
 /// [`mul_shr_capped`] in 32-bit operations: `a * b = hi * 2^32 + lo` from the halves' products.
-#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 #[inline(always)]
 const fn mul_shr_capped_by_parts(a: u32, b: u32, t: u32) -> u32 {
     let (ah, al, bh, bl) = (a >> 16, a & 0xffff, b >> 16, b & 0xffff);
@@ -110,11 +110,11 @@ const LOG2_E_Q20: i64 = 1_512_775; // round(log2(e) * 2^20)
 /// `x * log2(e)` in Q16, for a Q24 `x` (the result is below 2^24 in magnitude).
 #[inline]
 fn to_log2_q16(x: Logit) -> i32 {
-    #[cfg(all(target_arch = "arm", not(target_feature = "thumb2")))]
+    #[cfg(thumb1)]
     {
         to_log2_q16_by_parts(x.0)
     }
-    #[cfg(not(all(target_arch = "arm", not(target_feature = "thumb2"))))]
+    #[cfg(not(thumb1))]
     {
         ((x.0 as i64 * LOG2_E_Q20) >> 28) as i32
     }
@@ -124,7 +124,7 @@ fn to_log2_q16(x: Logit) -> i32 {
 /// multiply): `x = xh * 2^16 + xl` and `C = ch * 2^16 + cl`, so
 /// `floor(x * C / 2^28) = 16 * xh * ch + floor((xh * cl + xl * ch + floor(xl * cl / 2^16)) / 2^12)`.
 /// Exactly the 64-bit result (tested).
-#[cfg_attr(not(all(target_arch = "arm", not(target_feature = "thumb2"))), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 #[inline(always)]
 const fn to_log2_q16_by_parts(x: i32) -> i32 {
     const CH: i32 = (LOG2_E_Q20 >> 16) as i32;
@@ -214,6 +214,7 @@ pub fn log2_q12(x: u32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::xorshift32;
 
     fn exact_sigmoid(raw: i32) -> f64 {
         1.0 / (1.0 + (-(raw as f64) / 16_777_216.0).exp())
@@ -284,13 +285,7 @@ mod tests {
 
     #[test]
     fn mul_shr_capped_by_parts_is_the_64_bit_product() {
-        let mut state = 0x9E37_79B9u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = xorshift32(0x9E37_79B9);
         for _ in 0..300_000 {
             let (a, b, r) = (next(), next(), next());
             let (a, b) = (a >> (r % 32), b >> ((r >> 5) % 32));
@@ -308,11 +303,9 @@ mod tests {
 
     #[test]
     fn to_log2_q16_by_parts_is_the_64_bit_product() {
-        let mut state = 0x2545_F491u32;
+        let mut next = xorshift32(0x2545_F491);
         for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
+            let state = next();
             for x in [state as i32, (state as i32) >> (state % 31)] {
                 assert_eq!(to_log2_q16_by_parts(x) as i64, (x as i64 * LOG2_E_Q20) >> 28, "{x}");
             }
@@ -350,12 +343,10 @@ mod tests {
             let (lo, hi) = (LOG2_FINE_Q20[idx], LOG2_FINE_Q20[idx + 1]);
             ((n as i32) << 20) + (lo + (((hi - lo) as u64 * (frac & 0xffff) as u64) >> 16) as u32) as i32
         };
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = xorshift32(0x7F4A_7C15);
         for shift in 0..64 {
             for _ in 0..200 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                let state = (next() as u64) << 32 | next() as u64;
                 let x = (state >> shift).max(1);
                 assert_eq!(log2_q20(x), by_u64(x), "{x:#x}");
             }

@@ -200,13 +200,7 @@ mod tests {
     #[test]
     fn the_light_sum_is_the_sum_of_tangents() {
         let model = Model::default();
-        let mut seed = 0x1234_5678u32;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
+        let mut next = crate::util::xorshift32(0x1234_5678);
         for platform in Platform::ALL {
             let profile = Profile::compile(platform.config()).unwrap();
             let light = LightPass::new(&model, &profile);

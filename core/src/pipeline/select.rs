@@ -242,6 +242,7 @@ impl<const P: usize> Pool<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::xorshift32;
 
     fn e(score: i32, index: u16) -> PoolEntry {
         PoolEntry {
@@ -285,16 +286,6 @@ mod tests {
         }
     }
 
-    /// A xorshift32 stream from `seed`.
-    fn xorshift(mut x: u32) -> impl FnMut() -> u32 {
-        move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        }
-    }
-
     #[test]
     fn a_zero_capacity_pool_keeps_nothing() {
         let mut pool = Pool::<0>::new();
@@ -307,7 +298,7 @@ mod tests {
     /// as a full sort would, and keeps working after `restore`.
     #[test]
     fn matches_a_full_sort_and_survives_restore() {
-        let mut next = xorshift(0x2545_f491);
+        let mut next = xorshift32(0x2545_f491);
         let offers: [i32; 300] = core::array::from_fn(|_| (next() % 50) as i32);
         let mut pool = Pool::<16>::new();
         for (i, s) in offers[..200].iter().enumerate() {
@@ -336,7 +327,7 @@ mod tests {
     /// lower index), ranks them by score, and `admits` answers as `offer` decides.
     #[test]
     fn a_keyed_pool_keeps_by_key_and_ranks_by_score() {
-        let mut next = xorshift(0x9e37_79b9);
+        let mut next = xorshift32(0x9e37_79b9);
         let offers: [(i32, i32); 200] = core::array::from_fn(|_| ((next() % 40) as i32, (next() % 1000) as i32));
         let mut pool = Pool::<32>::with_limit(12);
         for (i, &(key, score)) in offers.iter().enumerate() {

@@ -796,7 +796,7 @@ mod tests {
     /// values the profiles compile.
     #[test]
     fn log2_bits_match_the_f64_conversions() {
-        let mut r = 0x2545_f491u32;
+        let mut next = crate::util::xorshift32(0x2545_f491);
         let check = |x: f32| {
             assert_eq!(factor_of(x), Factor::from_f32(x), "{x:e} ({:#010x})", x.to_bits());
             let score = if x > 0.0 { LogScore(log2_q20_of(x)) } else { LogScore::ZERO_VALUE };
@@ -807,10 +807,7 @@ mod tests {
                 check(f32::from_bits(exponent << 23 | fraction));
             }
             for _ in 0..2_000 {
-                r ^= r << 13;
-                r ^= r >> 17;
-                r ^= r << 5;
-                check(f32::from_bits(exponent << 23 | (r & 0x7f_ffff)));
+                check(f32::from_bits(exponent << 23 | (next() & 0x7f_ffff)));
             }
         }
         for x in [0.0, -0.0, -1.0, f32::NAN, 1.0, 0.5, 0.001, 3.999_999_8, 4.0, f32::MAX, f32::MIN_POSITIVE] {

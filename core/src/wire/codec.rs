@@ -216,12 +216,9 @@ mod tests {
         let reference = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
         assert_eq!(CRC.checksum(b"123456789"), 0xE306_9283);
         let mut data = [0u8; 600];
-        let mut x = 0x1234_5678u32;
+        let mut next = crate::util::xorshift32(0x1234_5678);
         for b in data.iter_mut() {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            *b = x as u8;
+            *b = next() as u8;
         }
         for n in [0, 1, 2, 3, 7, 8, 255, 256, 599, 600] {
             assert_eq!(CRC.checksum(&data[..n]), reference.checksum(&data[..n]), "{n} bytes");

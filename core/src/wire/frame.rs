@@ -190,13 +190,7 @@ mod tests {
     /// MAX_PAYLOAD and for the run lengths where COBS adds a code byte.
     #[test]
     fn cobs_in_place_matches_cobs() {
-        let mut x = 0x9e37_79b9u32;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = crate::util::xorshift32(0x9e37_79b9);
         let mut lengths: heapless::Vec<usize, 64> = heapless::Vec::new();
         for n in [0, 1, 2, 253, 254, 255, 256, 507, 508, 509, 762, 1015, 1016, 1270, 1524, 1599, MAX_PAYLOAD] {
             lengths.push(n).unwrap();
