@@ -14,10 +14,12 @@ fn fixed_point_matches_the_f64_reference_on_10000_random_requests() {
     // negative head contributions nearly cancel (weighted sums far below the inputs'
     // resolution) can swap, which takes a handful of small requests below 0.995: that
     // shortfall is reported in the README, and the strict figures below hold it in place.
-    assert!(report.kendall_tau_resolvable_min >= 0.995, "{report:?}");
+    // Measured 1.0 since the multipliers are within 1e-5 each (0.9984 when the age table and
+    // the integrity ramps were up to 1e-3 off, ten times the bound).
+    assert!(report.kendall_tau_resolvable_min >= 0.999, "{report:?}");
     // The bound must not make the comparison vacuous: most pairs stay resolvable.
     assert!(report.resolvable_pair_share_mean >= 0.95, "{report:?}");
-    // Measured 99.88 % and 0.974: the candidates the integrity rules now drop were far apart
+    // Measured 99.90 % and 0.974: the candidates the integrity rules now drop were far apart
     // from the rest (easy concordant pairs), so the same few near-cancelling swaps weigh more.
     assert!(report.tau_at_least_0995_share >= 0.998, "{report:?}");
     assert!(report.kendall_tau_min >= 0.97, "{report:?}");

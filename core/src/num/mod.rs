@@ -5,8 +5,10 @@
 //! arithmetic saturates: a bad input can make a number large, never make it wrap or panic.
 
 mod approx;
+mod ramp;
 mod types;
 
 pub use approx::{exp, log2_q12, log2_q20, sigmoid};
 pub(crate) use approx::{leading_zeros, mul_shr_capped};
+pub use ramp::{unit_q30, GeometricRamp, LinearRamp};
 pub use types::{Factor, Feature, HeadValue, LogScore, Logit, Prob, Score, WatchRatio, WatchTime, Weight};

@@ -96,9 +96,7 @@ fn fatigue_factor(profile: &Profile, since_s: u32) -> Result<Factor, FilterReaso
     if since >= filter_s + recovery_s {
         return Ok(Factor::ONE);
     }
-    let start = profile.fatigue_start as u64;
-    let climb = (16384 - start.min(16384)) * (since - filter_s) / recovery_s;
-    Ok(Factor::from_q14((start + climb) as u32))
+    Ok(profile.fatigue_recovery.at(filter_s + recovery_s - since))
 }
 
 #[cfg(test)]

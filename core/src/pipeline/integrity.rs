@@ -52,21 +52,6 @@ pub const DROP_BELOW: Factor = Factor(-5 << 20);
 /// (ours: a tiny account's few friends can like a post within minutes).
 pub const POD_MIN_EARLY_ENGAGEMENTS: u32 = 10;
 
-/// `1 - (1 - floor) * t` for a Q14 `floor` and `t` in Q15 [0, 1], as a factor.
-#[inline]
-pub(crate) fn ramp(floor_q14: u32, t_q15: u32) -> Factor {
-    let drop = ((16384 - floor_q14.min(16384)) * t_q15.min(32768)) >> 15;
-    Factor::from_q14(16384 - drop)
-}
-
-/// `floor^t` for a Q14 `floor` and `t` in Q15 [0, 1], as a factor: t times log2(floor), so
-/// the demotion is linear in log space (a floor of 0 counts as the smallest Q14 step).
-#[inline]
-pub(crate) fn geometric(floor_q14: u32, t_q15: u32) -> Factor {
-    let log_floor = Factor::from_q14(floor_q14.clamp(1, 16384)).0 as i64;
-    Factor(((log_floor * t_q15.min(32768) as i64) >> 15) as i32)
-}
-
 /// `n / d` for `d > 0`, in 32 bits when both fit (the rules' operands nearly always do): a
 /// 64-bit division is a library call on a Cortex-M, a long one on an M0+.
 #[inline(always)]
@@ -88,12 +73,6 @@ fn mul(a: u64, b: u64) -> u64 {
     }
 }
 
-/// Share of the way from `threshold` to 1 (both Q15), in Q15.
-#[inline]
-fn past_threshold(signal: u32, threshold: u32) -> u32 {
-    ((signal - threshold) << 15) / (32768 - threshold)
-}
-
 /// Applies every integrity rule that fires to the chain, in table order.
 #[inline]
 pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut FactorChain<'_, T>) {
@@ -106,57 +85,71 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
     let mut apply = |kind: FactorKind, x: Factor| chain.apply(kind, x);
 
     if a.followings > ig.farm_min_followings {
-        let ratio_q16 = div((a.followings as u64 + 1) << 16, a.followers as u64 + 1);
-        if ratio_q16 > ig.farm_ratio_q16 {
-            // log2 of exp(-slope * excess) = -slope * log2(e) * excess: linear in log space.
-            // Capping the excess at 2^34 (a ratio of 262144) keeps the product below 2^62; the
-            // factor floor is reached long before.
-            let excess = (ratio_q16 - ig.farm_ratio_q16).min(1 << 34);
-            let e_q20 = (excess * ig.farm_slope_log2_q20) >> 16;
-            apply(FactorKind::FollowFarming, Factor(-(e_q20.min(1 << 30) as i32)));
+        let (n, d) = (a.followings as u64 + 1, a.followers as u64 + 1);
+        // The ratio in Q16 first (one division, in 32 bits for all but the largest counts),
+        // refined to Q24 from its remainder only when it can pass the threshold.
+        let ratio_q16 = div(n << 16, d);
+        if ratio_q16 >= ig.farm_ratio_q24 >> 8 {
+            let remainder = (n << 16) - ratio_q16 * d;
+            let ratio_q24 = (ratio_q16 << 8) + div(remainder << 8, d);
+            if ratio_q24 > ig.farm_ratio_q24 {
+                // log2 of exp(-slope * excess) = -slope * log2(e) * excess: linear in log
+                // space. Products stay below 2^64 for any slope up to 100 (below 2^27.2 in
+                // Q20): exact up to an excess of 2^12, 12 bits coarser beyond (far past the
+                // factor floor), and capped at a ratio of 2^24.
+                let excess = (ratio_q24 - ig.farm_ratio_q24).min(1 << 48);
+                let e_q20 = if excess < 1 << 36 {
+                    (excess * ig.farm_slope_log2_q20) >> 24
+                } else {
+                    ((excess >> 12) * ig.farm_slope_log2_q20) >> 12
+                };
+                apply(FactorKind::FollowFarming, Factor(-(e_q20.min(1 << 30) as i32)));
+            }
         }
     }
     if a.account_age_days < ig.young_days {
-        let t = div(((ig.young_days - a.account_age_days) as u64) << 15, ig.young_days as u64);
-        apply(FactorKind::YoungAccount, ramp(ig.young_floor, t as u32));
+        apply(FactorKind::YoungAccount, ig.young.at((ig.young_days - a.account_age_days) as u64));
     }
     let overlap = g.early_engager_overlap.raw() as u32;
     if g.engagements_first_10m > 0 {
-        // Both readings are divisions, computed only when they can pass the threshold, which
-        // honest items seldom do. The burst is at most 1, so the closed-group reading is at
-        // most the overlap; and a quotient floor(a / b) exceeds t exactly when a >= (t + 1) * b.
-        let closed_group = if overlap > ig.pod_threshold {
-            let early = g.engagements_first_10m.min(g.engagements_first_2h.max(1)) as u64;
-            let burst = div(early << 15, g.engagements_first_2h.max(1) as u64) as u32;
-            (overlap * burst) >> 15
+        // Both readings (Q30) are divisions, computed only when they can pass the threshold,
+        // which honest items seldom do. The burst is at most 1, so the closed-group reading
+        // is at most the overlap.
+        let threshold = ig.pod.threshold();
+        let closed_group = if overlap << 15 > threshold {
+            let two_h = g.engagements_first_2h.max(1) as u64;
+            let early = (g.engagements_first_10m as u64).min(two_h);
+            let burst_q22 = div(early << 22, two_h);
+            ((overlap as u64 * burst_q22) >> 7).min(1 << 30) as u32
         } else {
             0
         };
+        // First-10-minute engagements per follower, when at least `threshold >> 15` (Q15, at
+        // most the threshold) per follower: a quotient floor(a / b) exceeds t exactly when
+        // a >= (t + 1) * b, so this skips only readings below the threshold.
         let crowd = (g.engagements_first_10m as u64) << 15;
         let audience_size = a.followers as u64 + 1;
         let audience = if g.engagements_first_10m >= POD_MIN_EARLY_ENGAGEMENTS
-            && crowd >= mul(ig.pod_threshold as u64 + 1, audience_size)
+            && crowd >= mul((threshold >> 15) as u64, audience_size)
         {
-            div(crowd, audience_size).min(32768) as u32
+            (div((g.engagements_first_10m as u64) << 22, audience_size).min(1 << 22) << 8) as u32
         } else {
             0
         };
         // Two independent readings: each applies its own factor.
         for signal in [closed_group, audience] {
-            if signal > ig.pod_threshold {
-                apply(FactorKind::EngagementPod, geometric(ig.pod_floor, past_threshold(signal, ig.pod_threshold)));
+            if signal > threshold {
+                apply(FactorKind::EngagementPod, ig.pod.at(signal));
             }
         }
     }
-    let rate = (a.engagement_rate.raw() as u32) << 9; // Q15 -> Q24
-    if a.followers >= ig.bought_min_followers && rate < ig.bought_rate {
-        let t = div(((ig.bought_rate - rate) as u64) << 15, ig.bought_rate as u64);
-        let t = t as u32;
-        apply(FactorKind::BoughtFollowers, ramp(ig.bought_floor, t));
+    let rate_q30 = (a.engagement_rate.raw() as u32) << 15;
+    if a.followers >= ig.bought_min_followers && rate_q30 < ig.bought_rate_q30 {
+        apply(FactorKind::BoughtFollowers, ig.bought.at((ig.bought_rate_q30 - rate_q30) as u64));
     }
-    let regularity = a.posting_regularity.raw() as u32;
-    if regularity > ig.bot_threshold {
-        apply(FactorKind::BotRegularity, ramp(ig.bot_floor, past_threshold(regularity, ig.bot_threshold)));
+    let regularity_q30 = (a.posting_regularity.raw() as u32) << 15;
+    if regularity_q30 > ig.bot_threshold_q30 {
+        apply(FactorKind::BotRegularity, ig.bot.at((regularity_q30 - ig.bot_threshold_q30) as u64));
     }
 }
 
@@ -283,6 +276,41 @@ mod tests {
         c.global.engagements_first_2h = 40;
         let got = factor(&x(), &c, &mut NoTrace).to_f64();
         assert!((got - 0.01).abs() < 1e-4, "{got}");
+    }
+
+    #[test]
+    fn every_rule_is_within_1e_5_of_the_f64_reference_per_factor() {
+        // Random accounts and bursts around every rule's threshold, for every built-in
+        // profile: the fixed-point product is within 1e-5 in log2 per factor applied of the
+        // f64 rules (`reference::integrity`), the bound the parity harness assumes.
+        let mut next = crate::util::xorshift32(0x1234_5678);
+        let mut fired = 0;
+        for p in Platform::ALL {
+            let cfg = p.config();
+            let profile = Profile::compile(cfg.clone()).unwrap();
+            for _ in 0..20_000 {
+                let mut c = honest();
+                let scale = |r: u32, bits: u32| r >> (32 - (r % bits + 1));
+                c.author.followers = scale(next(), 24);
+                c.author.followings = scale(next(), 16);
+                c.author.account_age_days = next() % 60;
+                c.author.engagement_rate = Prob::from_raw((next() % 200) as u16);
+                c.author.posting_regularity = Prob::from_raw((next() % 32769) as u16);
+                c.global.engagements_first_2h = scale(next(), 14);
+                c.global.engagements_first_10m = next() % (c.global.engagements_first_2h + 2);
+                c.global.early_engager_overlap = Prob::from_raw((next() % 32769) as u16);
+                let mut why = crate::pipeline::explain::Explanation::default();
+                let got = factor(&profile, &c, &mut why);
+                let want = crate::reference::integrity::<f64>(&cfg, &c);
+                let n = why.factors.len();
+                fired += n;
+                if want > -1000.0 {
+                    let log2 = got.0 as f64 / (1u64 << 20) as f64;
+                    assert!((log2 - want).abs() <= 1e-5 * n.max(1) as f64, "{p:?} {c:?}: {log2} vs {want}");
+                }
+            }
+        }
+        assert!(fired > 50_000, "the inputs reach the rules ({fired} factors)");
     }
 
     #[test]
