@@ -268,6 +268,34 @@ fn big(mut c: Candidate) -> Candidate {
 }
 
 #[test]
+fn past_the_shortlist_only_the_best_exploration_candidates_by_light_score_get_the_full_model() {
+    // 48 organic candidates fill the shortlist, then 2,000 small creators with distinct like
+    // counts arrive in a scrambled order: the full model runs on the shortlist and on the
+    // exploration candidates among the best 16 by light score so far (a few dozen records),
+    // not on all 2,000, and the best of them still takes the exploration slot.
+    let env = Env::new(like_profile(|c| {
+        c.exploration.slots = 1 << 3;
+        c.shortlist = 48;
+    }));
+    let mut cands: Vec<Candidate> = (0..48).map(|i| big(cand(i, i, 100))).collect();
+    cands.extend((0..2_000u32).map(|j| {
+        let mut c = small_creator(cand(100 + j, 100 + j, 100 + (j * 7_919) % 2_000));
+        c.global.impressions = 100_000;
+        c
+    }));
+    let feed = pipeline::rank::<4096, K>(&env.ctx(), &cands, 20).expect("within capacity");
+    let s = feed.stats;
+    assert_eq!(s.received, 2_048);
+    assert_eq!(s.received, s.filtered.iter().sum::<u32>() + s.scored + s.shortlist_skipped);
+    // 48 + 16 + about 16 ln(2000 / 16) = 141 expected; every candidate would be 2,048.
+    assert!((64..250).contains(&s.scored), "{s:?}");
+    let best = cands.iter().skip(48).max_by_key(|c| c.global.likes).unwrap().item_id;
+    let explored: Vec<u32> =
+        feed.items.iter().filter(|i| i.placement == Placement::Exploration).map(|i| i.item_id).collect();
+    assert_eq!(explored, [best]);
+}
+
+#[test]
 fn exploration_slots_take_small_creators_best_first_without_duplicates() {
     let slots = (1u64 << 2) | (1 << 5);
     let mut cands: Vec<Candidate> = (0..8).map(|i| big(cand(i, i, 250 - i * 10))).collect();

@@ -46,6 +46,11 @@ pub const DEFAULT_POOL: usize = 128;
 pub const EXPLORATION_POOL: usize = 8;
 /// Capacity of the sponsored pool.
 pub const SPONSORED_POOL: usize = 8;
+/// With a shortlist, how many exploration candidates by light score may go on to the full
+/// model for the exploration pool once the shortlist is full: the best so far (a running
+/// top 16 of their light scores, 64 bytes), so that a batch of thousands does not run the
+/// full model on every small creator's post (about one in ten) for a pool of 8.
+pub const EXPLORATION_SHORTLIST: usize = 16;
 /// Most organic candidates a shortlist holds (a profile's larger `shortlist` is capped here):
 /// each waits for the full model with its features, 40 bytes of the session.
 pub const MAX_SHORTLIST: usize = 48;
@@ -147,6 +152,9 @@ pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot
     light_only_shortlisted: u32,
     organic: Pool<P>,
     exploration: Pool<EXPLORATION_POOL>,
+    /// Light scores of the exploration candidates that went on to the full model since the
+    /// shortlist filled: the best [`EXPLORATION_SHORTLIST`] so far.
+    exploration_gate: heapless::BinaryHeap<LogScore, heapless::binary_heap::Min, EXPLORATION_SHORTLIST>,
     sponsored: Pool<SPONSORED_POOL>,
     stats: RankStats,
     organic_offers: u32,
@@ -170,6 +178,7 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             light_only_shortlisted: 0,
             organic: if shortlist == 0 { Pool::new() } else { Pool::with_limit(shortlist) },
             exploration: Pool::new(),
+            exploration_gate: heapless::BinaryHeap::new(),
             sponsored: Pool::new(),
             stats: RankStats::default(),
             organic_offers: 0,
@@ -197,7 +206,7 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         let x = features::build(c, ctx.user, admitted.age_s);
         let product = score::multipliers(ctx.profile, c, admitted);
         let sponsored = c.flags.sponsored();
-        let explore = !sponsored && is_exploration_candidate(ctx.profile, c, admitted.age_s);
+        let mut explore = !sponsored && is_exploration_candidate(ctx.profile, c, admitted.age_s);
         // `index < N <= 65,536` (asserted in `new`).
         let index = index as u16;
         let entry = |score| PoolEntry {
@@ -210,7 +219,15 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             flags: c.flags,
         };
         if self.shortlist && !sponsored {
-            self.offer_to_shortlist(&x, product, index, explore, entry);
+            // Until the shortlist is full every candidate joins it: light scores (and the
+            // light pass itself) wait until then, so a batch no larger than the shortlist
+            // never needs them.
+            let full = self.organic.next_evicted().is_some();
+            let light = full.then(|| self.light_pass().score::<D>(ctx.profile, &x, product));
+            if let (true, Some(light)) = (explore, light) {
+                explore = self.pass_exploration_gate(light);
+            }
+            self.offer_to_shortlist(&x, product, index, explore, light, entry);
             if !explore {
                 self.light_only += 1;
                 return Ok(());
@@ -240,10 +257,28 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         Ok(())
     }
 
-    /// Offers an organic candidate (features `x`, multipliers `product`, position `index`) to
-    /// the shortlist, which keeps the best by light score, each with its features waiting for
-    /// the full model. `entry` builds its pool entry from a score (here: its slot in
-    /// `waiting`).
+    /// Whether an exploration candidate of light score `light` goes on to the full model: it
+    /// is among the best [`EXPLORATION_SHORTLIST`] by light score so far (ties go to the
+    /// earlier candidate).
+    #[inline]
+    fn pass_exploration_gate(&mut self, light: LogScore) -> bool {
+        let gate = &mut self.exploration_gate;
+        if !gate.is_full() {
+            return gate.push(light).is_ok();
+        }
+        match gate.peek_mut() {
+            Some(mut worst) if light > *worst => {
+                *worst = light;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Offers an organic candidate (features `x`, multipliers `product`, position `index`,
+    /// light score `key` once the shortlist is full) to the shortlist, which keeps the best
+    /// by light score, each with its features waiting for the full model. `entry` builds its
+    /// pool entry from a score (here: its slot in `waiting`).
     #[inline(always)]
     fn offer_to_shortlist(
         &mut self,
@@ -251,14 +286,9 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         product: Factor,
         index: u16,
         explore: bool,
+        key: Option<LogScore>,
         entry: impl Fn(LogScore) -> PoolEntry,
     ) {
-        // Until the shortlist is full every candidate joins it: light scores (and the light
-        // pass itself) wait until then, so a batch no larger than the shortlist never needs
-        // them.
-        let ctx = self.ctx;
-        let full = self.organic.next_evicted().is_some();
-        let key = full.then(|| self.light_pass().score::<D>(ctx.profile, x, product));
         if !key.is_none_or(|key| self.organic.admits(key, index)) {
             return;
         }
@@ -387,7 +417,8 @@ struct Waiting {
     product: Factor,
     /// Position in the request (finds the slot again after a `finish`).
     index: u16,
-    /// An exploration candidate: counted as scored whether or not it stays shortlisted.
+    /// An exploration candidate that went on to the full model: counted as scored whether or
+    /// not it stays shortlisted.
     explore: bool,
 }
 

@@ -16,7 +16,9 @@ use crate::input::{Candidate, ContentKind};
 use crate::model::{Head, Model, FEATURES, HEADS};
 use crate::pipeline::features::RATE_PRIOR_IMPRESSIONS;
 use crate::pipeline::filter::FUTURE_TOLERANCE_S;
-use crate::pipeline::{Placement, DEFAULT_POOL, EXPLORATION_POOL, MAX_SHORTLIST, SPONSORED_POOL};
+use crate::pipeline::{
+    Placement, DEFAULT_POOL, EXPLORATION_POOL, EXPLORATION_SHORTLIST, MAX_SHORTLIST, SPONSORED_POOL,
+};
 use crate::profile::{Diversity, ProfileConfig, POSITIVE_OFFSET, SLOT_POSITIONS};
 use crate::state::{MuteKind, UserState};
 
@@ -476,8 +478,9 @@ fn by_light<F: Real>(a: &RefScored<F>, b: &RefScored<F>) -> Ordering {
 ///
 /// With a profile `shortlist`, in two stages as on the device: the light score of every
 /// candidate, a sort of the whole batch by it, and the full model for the best `shortlist`
-/// (at most [`MAX_SHORTLIST`]) organic candidates (and every sponsored or exploration-eligible
-/// one); the organic pool is that shortlist.
+/// (at most [`MAX_SHORTLIST`]) organic candidates, every sponsored one, and the
+/// exploration-eligible ones that arrived before the shortlist filled or were then among the
+/// best [`EXPLORATION_SHORTLIST`] by light score so far; the organic pool is that shortlist.
 pub fn rank<F: Real, const K: usize>(
     model: &FloatModel<F>,
     cfg: &ProfileConfig,
@@ -497,24 +500,42 @@ pub fn rank<F: Real, const K: usize>(
             }
         }
     } else {
+        let shortlist = (cfg.shortlist as usize).min(DEFAULT_POOL).min(MAX_SHORTLIST);
+        // Once `shortlist` organic candidates have arrived, an exploration candidate goes on
+        // to the full model only if its light score is among the best EXPLORATION_SHORTLIST
+        // of those seen since (ties to the earlier one), as on the device.
+        let mut organic_seen = 0;
+        let mut gate: heapless::Vec<F, EXPLORATION_SHORTLIST> = heapless::Vec::new();
         for (i, cand) in candidates.iter().enumerate() {
             if let Some(p) = prepare::<F>(cfg, user, now, cand) {
                 let light = light_of(model, cfg, &p);
-                let s = RefScored {
-                    index: i as u32,
-                    score: light,
-                    light,
-                    explore: p.explore,
-                    organic: false,
-                    taken: false,
-                };
+                let mut explore = p.explore;
+                if !cand.flags.sponsored() {
+                    if explore && organic_seen >= shortlist {
+                        explore = match gate.push(light) {
+                            Ok(()) => true,
+                            Err(_) => {
+                                let (w, worst) =
+                                    gate.iter()
+                                        .enumerate()
+                                        .fold((0, gate[0]), |(wi, wv), (j, &v)| if v < wv { (j, v) } else { (wi, wv) });
+                                let pass = light > worst;
+                                if pass {
+                                    gate[w] = light;
+                                }
+                                pass
+                            }
+                        };
+                    }
+                    organic_seen += 1;
+                }
+                let s = RefScored { index: i as u32, score: light, light, explore, organic: false, taken: false };
                 *scratch.get_mut(n)? = s;
                 n += 1;
             }
         }
         let all = &mut scratch[..n];
         all.sort_unstable_by(by_light);
-        let shortlist = (cfg.shortlist as usize).min(DEFAULT_POOL).min(MAX_SHORTLIST);
         let mut listed = 0;
         let mut kept = 0;
         for i in 0..n {
