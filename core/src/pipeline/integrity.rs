@@ -86,10 +86,13 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
 
     if a.followings > ig.farm_min_followings {
         let (n, d) = (a.followings as u64 + 1, a.followers as u64 + 1);
-        // The ratio in Q16 first (one division, in 32 bits for all but the largest counts),
-        // refined to Q24 from its remainder only when it can pass the threshold.
-        let ratio_q16 = div(n << 16, d);
-        if ratio_q16 >= ig.farm_ratio_q24 >> 8 {
+        // Whether the ratio can pass the threshold, by a product (honest accounts that follow
+        // many nearly never pass, and a division is a library call on a Cortex-M0+); then
+        // the ratio in Q16 (one division, in 32 bits for all but the largest counts), refined
+        // to Q24 from its remainder. floor(n 2^16 / d) >= t exactly when n 2^16 >= t d.
+        let threshold_q16 = ig.farm_ratio_q24 >> 8;
+        if n << 16 >= mul(threshold_q16, d) {
+            let ratio_q16 = div(n << 16, d);
             let remainder = (n << 16) - ratio_q16 * d;
             let ratio_q24 = (ratio_q16 << 8) + div(remainder << 8, d);
             if ratio_q24 > ig.farm_ratio_q24 {
