@@ -72,8 +72,18 @@ fn executed(trace: &Path, occurrence: usize) -> Result<HashMap<u32, u64>> {
     Ok(counts)
 }
 
-/// Innermost function and source file of each address (`addr2line -f -i -C`).
-fn attribute(elf: &Path, addresses: &[u32]) -> Result<HashMap<u32, (String, String)>> {
+/// Where an address is: its innermost function, source file and `file:line`, and the
+/// outermost function of its inline chain (the function actually compiled, which calls it).
+#[derive(Clone)]
+struct Place {
+    function: String,
+    file: String,
+    line: String,
+    outer: String,
+}
+
+/// [`Place`] of each address (`addr2line -f -i -C`).
+fn attribute(elf: &Path, addresses: &[u32]) -> Result<HashMap<u32, Place>> {
     let mut child = Command::new("arm-none-eabi-addr2line")
         .args(["-f", "-i", "-C", "-a", "-e"])
         .arg(elf)
@@ -93,12 +103,18 @@ fn attribute(elf: &Path, addresses: &[u32]) -> Result<HashMap<u32, (String, Stri
     while let Some(line) = lines.next() {
         let Some(address) = line.strip_prefix("0x").and_then(|h| u32::from_str_radix(h, 16).ok()) else { continue };
         let function = lines.next().unwrap_or("??").to_string();
-        let file = lines.next().unwrap_or("??").split(':').next().unwrap_or("??");
-        let file = file.rsplit('/').next().unwrap_or(file).to_string();
+        let location = lines.next().unwrap_or("??");
+        let location = location.rsplit('/').next().unwrap_or(location);
+        // "file.rs:123" or "file.rs:123 (discriminator 4)".
+        let line = location.split(' ').next().unwrap_or(location).to_string();
+        let file = line.split(':').next().unwrap_or("??").to_string();
+        let mut outer = function.clone();
         while lines.peek().is_some_and(|l| !l.starts_with("0x")) {
-            lines.next();
+            let caller = lines.next().unwrap_or_default();
+            lines.next(); // its location
+            outer = caller.to_string();
         }
-        out.insert(address, (function, file));
+        out.insert(address, Place { function, file, line, outer });
     }
     Ok(out)
 }
@@ -162,11 +178,15 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
     addresses.sort_unstable();
     let places = attribute(&elf, &addresses)?;
     let (mut by_function, mut by_file): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
+    let (mut by_line, mut by_outer): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
     let mut total = 0;
+    let unknown = Place { function: "??".into(), file: "??".into(), line: "??".into(), outer: "??".into() };
     for (address, count) in &counts {
-        let (function, file) = places.get(address).cloned().unwrap_or_else(|| ("??".into(), "??".into()));
-        *by_function.entry(short(&function)).or_default() += count;
-        *by_file.entry(file).or_default() += count;
+        let place = places.get(address).unwrap_or(&unknown);
+        *by_function.entry(short(&place.function)).or_default() += count;
+        *by_file.entry(place.file.clone()).or_default() += count;
+        *by_line.entry(format!("{} in {}", place.line, short(&place.function))).or_default() += count;
+        *by_outer.entry(short(&place.outer)).or_default() += count;
         total += count;
     }
     let mut report = format!(
@@ -175,7 +195,12 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
         board.target,
         total as f64 / n as f64
     );
-    for (title, table) in [("innermost function", &by_function), ("source file", &by_file)] {
+    for (title, table) in [
+        ("innermost function", &by_function),
+        ("compiled function (outermost of the inline chain)", &by_outer),
+        ("source line (innermost)", &by_line),
+        ("source file", &by_file),
+    ] {
         let mut rows: Vec<(&String, &u64)> = table.iter().collect();
         rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         report.push_str(&format!("\n{:>10} {:>9} {:>6}  {title}\n", "instr", "per cand", "share"));
