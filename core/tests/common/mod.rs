@@ -298,13 +298,18 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
     let (mut organic, mut explore, mut sponsored) = (Vec::new(), Vec::new(), Vec::new());
     // Light scores of the organic candidates, by index.
     let mut light_keys = Vec::new();
+    // With a shortlist, once it is full, an exploration candidate goes on to its pool only
+    // if its light score beats the 16th best of those that went on since (ties: the earlier).
+    let capacity = pool.min(cfg.shortlist as usize).min(edgerank_core::pipeline::MAX_SHORTLIST);
+    let (mut organic_seen, mut gate) = (0usize, Vec::<LogScore>::new());
     for (i, c) in cands.iter().enumerate() {
         let Ok(adm) = filter::admit(c, ctx.user, ctx.profile, ctx.now) else {
             continue;
         };
         let x = edgerank_core::pipeline::features::build(c, ctx.user, adm.age_s);
         let product = score::multipliers(ctx.profile, c, adm);
-        light_keys.push((i as u32, light.score::<edgerank_core::model::PortableDot>(ctx.profile, &x, product)));
+        let light_key = light.score::<edgerank_core::model::PortableDot>(ctx.profile, &x, product);
+        light_keys.push((i as u32, light_key));
         let s = score::score(ctx.model, ctx.profile, ctx.user, c, adm, &mut NoTrace).unplaced;
         let e = Entry {
             score: s,
@@ -320,7 +325,19 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
             }
         } else {
             organic.push(e);
-            if cfg.exploration.slots != 0 && exploration_eligible(cfg, c, adm.age_s) {
+            let mut eligible = cfg.exploration.slots != 0 && exploration_eligible(cfg, c, adm.age_s);
+            if eligible && cfg.shortlist > 0 && capacity > 0 && organic_seen >= capacity {
+                gate.sort();
+                eligible = gate.len() < edgerank_core::pipeline::EXPLORATION_SHORTLIST || light_key > gate[0];
+                if eligible {
+                    if gate.len() == edgerank_core::pipeline::EXPLORATION_SHORTLIST {
+                        gate.remove(0);
+                    }
+                    gate.push(light_key);
+                }
+            }
+            organic_seen += 1;
+            if eligible {
                 explore.push(e);
             }
         }
