@@ -127,9 +127,9 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
         } else {
             0
         };
-        // First-10-minute engagements per follower, when at least `threshold >> 15` (Q15, at
-        // most the threshold) per follower: a quotient floor(a / b) exceeds t exactly when
-        // a >= (t + 1) * b, so this skips only readings below the threshold.
+        // First-10-minute engagements per follower, divided out only when the product test
+        // shows at least `threshold >> 15` (Q15, at most the threshold) per follower: what it
+        // skips is below the threshold.
         let crowd = (g.engagements_first_10m as u64) << 15;
         let audience_size = a.followers as u64 + 1;
         let audience = if g.engagements_first_10m >= POD_MIN_EARLY_ENGAGEMENTS
