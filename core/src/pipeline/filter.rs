@@ -131,7 +131,7 @@ mod tests {
         let at = |days: u32| 1_000_000 + days * 86_400;
         let posted = |days| Candidate { created_at: at(days), ..c };
         let start = admit(&posted(14), &u, &p, at(14)).unwrap().fatigue;
-        assert!((start.to_f64() - 0.2).abs() < 1e-4, "{start:?}");
+        assert!((start.to_f64() - 0.2).abs() < 1e-5, "{start:?}");
         let mid = admit(&posted(84), &u, &p, at(84)).unwrap().fatigue;
         assert!((mid.to_f64() - 0.6).abs() < 1e-3, "{mid:?}");
         assert_eq!(admit(&posted(200), &u, &p, at(200)).map(|a| a.fatigue), Ok(Factor::ONE));

@@ -208,7 +208,7 @@ mod tests {
         let ratio = 4001.0 / 2001.0;
         let exact = (-5.0f64 * (ratio - 0.6)).exp();
         let got = factor(&x(), &c, &mut NoTrace).to_f64();
-        assert!((got - exact).abs() < exact * 1e-3, "{got} vs {exact}");
+        assert!((got - exact).abs() < exact * 1e-5, "{got} vs {exact}");
         c.author.followers = 0;
         c.author.followings = u32::MAX;
         assert!(factor(&x(), &c, &mut NoTrace) > Factor::ZERO, "extreme ratios demote without reaching zero");
@@ -219,18 +219,18 @@ mod tests {
         let p = x();
         let mut young = honest();
         young.author.account_age_days = 0;
-        assert!((factor(&p, &young, &mut NoTrace).to_f64() - 0.3).abs() < 1e-4);
+        assert!((factor(&p, &young, &mut NoTrace).to_f64() - 0.3).abs() < 1e-5);
         let mut pod = honest();
         pod.global.engagements_first_10m = 60;
         pod.global.early_engager_overlap = Prob::ONE;
-        assert!((factor(&p, &pod, &mut NoTrace).to_f64() - 0.1).abs() < 1e-4);
+        assert!((factor(&p, &pod, &mut NoTrace).to_f64() - 0.1).abs() < 1e-5);
         let mut bought = honest();
         bought.author.followers = 200_000;
         bought.author.engagement_rate = Prob::ZERO;
-        assert!((factor(&p, &bought, &mut NoTrace).to_f64() - 0.2).abs() < 1e-4);
+        assert!((factor(&p, &bought, &mut NoTrace).to_f64() - 0.2).abs() < 1e-5);
         let mut bot = honest();
         bot.author.posting_regularity = Prob::ONE;
-        assert!((factor(&p, &bot, &mut NoTrace).to_f64() - 0.15).abs() < 1e-4);
+        assert!((factor(&p, &bot, &mut NoTrace).to_f64() - 0.15).abs() < 1e-5);
     }
 
     #[test]
@@ -241,7 +241,7 @@ mod tests {
         pod.global.engagements_first_10m = 60;
         pod.global.early_engager_overlap = Prob::from_f64(0.65);
         let got = factor(&x(), &pod, &mut NoTrace).to_f64();
-        assert!((got - 0.1f64.sqrt()).abs() < 1e-3, "{got}");
+        assert!((got - 0.1f64.sqrt()).abs() < 1e-5, "{got}");
     }
 
     #[test]
@@ -254,12 +254,12 @@ mod tests {
         c.global.engagements_first_10m = 30;
         c.global.engagements_first_2h = 200;
         let got = factor(&x(), &c, &mut NoTrace).to_f64();
-        assert!((got - 0.1).abs() < 1e-4, "{got}");
+        assert!((got - 0.1).abs() < 1e-5, "{got}");
         // Half the followers: t = (0.5 - 0.3) / 0.7.
         c.author.followers = 59;
         let got = factor(&x(), &c, &mut NoTrace).to_f64();
         let want = 0.1f64.powf(0.2 / 0.7);
-        assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         // A few friends on a tiny account are not a crowd.
         c.author.followers = 3;
         c.global.engagements_first_10m = POD_MIN_EARLY_ENGAGEMENTS - 1;
@@ -278,7 +278,7 @@ mod tests {
         c.global.engagements_first_10m = 40;
         c.global.engagements_first_2h = 40;
         let got = factor(&x(), &c, &mut NoTrace).to_f64();
-        assert!((got - 0.01).abs() < 1e-4, "{got}");
+        assert!((got - 0.01).abs() < 1e-6, "{got}");
     }
 
     #[test]
