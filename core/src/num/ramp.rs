@@ -10,7 +10,7 @@
 use super::{log2_q20, Factor};
 
 /// A value in [0, 1] (clamped; NaN gives 0) as Q30, rounded to nearest: an f32 times 2^30
-/// is exact, so only the rounding to an integer is lost (5e-10).
+/// is exact, so only the rounding to an integer is lost (at most 1e-9).
 pub fn unit_q30(x: f32) -> u32 {
     if x >= 1.0 {
         1 << 30
@@ -25,7 +25,7 @@ pub fn unit_q30(x: f32) -> u32 {
 /// rule's floor) at `num = den`.
 ///
 /// `drop` is Q30 (`1 - floor`); `den` is the signal's full span in the signal's own units
-/// (days, or a Q30 rate), below 2^33. The factor is `log2(den * 2^30 - drop * num)` minus
+/// (days, or a Q30 rate), at most 2^33. The factor is `log2(den * 2^30 - drop * num)` minus
 /// `log2(den * 2^30)`, the latter computed once: two table logarithms, within 1e-5 of the
 /// exact value.
 ///

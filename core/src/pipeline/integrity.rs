@@ -97,14 +97,16 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
             let ratio_q24 = (ratio_q16 << 8) + div(remainder << 8, d);
             if ratio_q24 > ig.farm_ratio_q24 {
                 // log2 of exp(-slope * excess) = -slope * log2(e) * excess: linear in log
-                // space. Products stay below 2^64 for any slope up to 100 (below 2^27.2 in
-                // Q20): exact up to an excess of 2^12, 12 bits coarser beyond (far past the
-                // factor floor), and capped at a ratio of 2^24.
+                // space. The Q24 excess times the Q32 slope (below 2^40 for slopes up to 100)
+                // in two parts, each below 2^64: the slope's top 28 bits and its low 12. Exact
+                // to 2^-20 up to an excess of 2^12 (a ratio past the factor floor for any
+                // slope above 1e-8), coarser beyond, and capped at a ratio of 2^24.
                 let excess = (ratio_q24 - ig.farm_ratio_q24).min(1 << 48);
+                let (high, low) = (ig.farm_slope_log2_q32 >> 12, ig.farm_slope_log2_q32 & 0xfff);
                 let e_q20 = if excess < 1 << 36 {
-                    (excess * ig.farm_slope_log2_q20) >> 24
+                    ((excess * high) >> 24) + ((excess * low) >> 36)
                 } else {
-                    ((excess >> 12) * ig.farm_slope_log2_q20) >> 12
+                    ((excess >> 16) * high) >> 8
                 };
                 apply(FactorKind::FollowFarming, Factor(-(e_q20.min(1 << 30) as i32)));
             }
@@ -314,6 +316,29 @@ mod tests {
             }
         }
         assert!(fired > 50_000, "the inputs reach the rules ({fired} factors)");
+    }
+
+    #[test]
+    fn follow_farming_is_exact_for_large_thresholds_and_small_slopes() {
+        // Ratio thresholds past 2^31 in Q24 and slopes whose Q20 form would be coarse: within
+        // 1e-5 in log2 of the f64 rule wherever the item is not dropped.
+        for (ratio, slope) in [(0.6f32, 0.05f32), (200.0, 0.01), (999.0, 0.001), (2.0, 100.0)] {
+            let mut cfg = Platform::X.config();
+            cfg.integrity.farm_ratio = ratio;
+            cfg.integrity.farm_slope = slope;
+            let profile = Profile::compile(cfg.clone()).unwrap();
+            for excess in [0.001f64, 0.37, 1.0, 12.5, 60.0, 300.0] {
+                let mut c = honest();
+                c.author.followers = 999;
+                c.author.followings = ((ratio as f64 + excess) * 1000.0 - 1.0) as u32;
+                let want = crate::reference::integrity::<f64>(&cfg, &c);
+                if want < -5.0 || c.author.followings <= cfg.integrity.farm_min_followings {
+                    continue;
+                }
+                let got = factor(&profile, &c, &mut NoTrace).0 as f64 / (1u64 << 20) as f64;
+                assert!((got - want).abs() < 1e-5, "ratio {ratio} slope {slope} excess {excess}: {got} vs {want}");
+            }
+        }
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl LightPass {
             if g.mant == 0 || drop >= 63 {
                 continue;
             }
-            // |g.mant| < 2^30 (narrowed): a 32x32->64 multiply, one instruction on an M4.
+            // |g.mant| <= 2^30 (narrowed): a 32x32->64 multiply, one instruction on an M4.
             let slope = g.mant as i32 as i64;
             for (a, w) in acc.iter_mut().zip(model.weights[h].iter()) {
                 *a += (slope * w.0 as i64) >> drop;

@@ -46,10 +46,12 @@ pub const DEFAULT_POOL: usize = 128;
 pub const EXPLORATION_POOL: usize = 8;
 /// Capacity of the sponsored pool.
 pub const SPONSORED_POOL: usize = 8;
-/// With a shortlist, how many exploration candidates by light score may go on to the full
-/// model for the exploration pool once the shortlist is full: the best so far (a running
-/// top 16 of their light scores, 64 bytes), so that a batch of thousands does not run the
-/// full model on every small creator's post (about one in ten) for a pool of 8.
+/// With a shortlist, once it is full, an exploration candidate goes on to the full model for
+/// the exploration pool only if its light score is among the best this many so far (a
+/// running top 16 of their light scores, 64 bytes), so that a batch of thousands does not run
+/// the full model on every small creator's post (about one in ten) for a pool of 8. A running
+/// top, not a cap: in random order about `16 (1 + ln(n / 16))` of `n` pass, and all of them
+/// if their light scores arrive in increasing order; the final best 16 always pass.
 pub const EXPLORATION_SHORTLIST: usize = 16;
 /// Most organic candidates a shortlist holds (a profile's larger `shortlist` is capped here):
 /// each waits for the full model with its features, 40 bytes of the session.
@@ -82,7 +84,8 @@ pub struct RankStats {
     pub sponsored_below_floor: u32,
     /// Scored candidates that did not fit the organic or sponsored pool (the weakest are
     /// dropped first). With a shortlist, sponsored ones only: organic candidates left out of
-    /// it are `shortlist_skipped`, or, for exploration candidates, still in their own pool.
+    /// it are `shortlist_skipped`, or, for exploration candidates that passed the exploration
+    /// gate, still in their own pool.
     pub pool_overflow: u32,
     /// Candidates that passed the filters but not the light pass: the shortlist (the best by
     /// light score, or none with a zero-capacity pool) left them out, so the full model never
@@ -108,8 +111,10 @@ pub struct RankedFeed<const K: usize> {
 /// A shortlist is exact whatever the order candidates arrive in: the organic pool holds the
 /// best by light score of all candidates pushed so far, each with its features, and the full
 /// model scores only the final shortlist, when the page is built. So `S` of `N` candidates
-/// get the full model for a shortlist of `S`, plus the sponsored and exploration candidates,
-/// whose pools rank by the full score. The shortlist holds at most [`MAX_SHORTLIST`].
+/// get the full model for a shortlist of `S`, plus the sponsored candidates and the
+/// exploration candidates that pass the exploration gate ([`EXPLORATION_SHORTLIST`]: a
+/// running top by light score, so which ones pass depends on the order), whose pools rank by
+/// the full score. The shortlist holds at most [`MAX_SHORTLIST`].
 ///
 /// ```
 /// use edgerank_core::input::Candidate;
@@ -146,8 +151,9 @@ pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot
     /// True while the organic entries' `score` fields hold slots in `waiting`; false once
     /// `finish` has scored them (a later `push` turns them back into slots).
     slotted: bool,
-    /// Shortlist candidates that are not exploration candidates (those get the full model
-    /// anyway): light-scored, and among those, in the shortlist at the last `finish`.
+    /// Shortlist candidates that did not get the full model at `push` (all but the exploration
+    /// candidates that passed the gate): light-scored, and among those, in the shortlist at
+    /// the last `finish`.
     light_only: u32,
     light_only_shortlisted: u32,
     organic: Pool<P>,

@@ -168,8 +168,10 @@ pub struct ProfileConfig {
     pub integrity: Integrity,
     /// Two-stage ranking: when nonzero, only this many organic candidates, the best by the
     /// light pass (`pipeline::light`), get the full model and compete for the page (sponsored
-    /// and exploration candidates always get it); 0 scores every candidate with the full
-    /// model. A rank session's organic pool caps it. Added in format version 2.
+    /// candidates always get it, exploration candidates while the shortlist fills and then
+    /// when their light score is among the best `pipeline::EXPLORATION_SHORTLIST` so far); 0
+    /// scores every candidate with the full model. A rank session's organic pool caps it.
+    /// Added in format version 2.
     pub shortlist: u16,
 }
 
@@ -278,7 +280,6 @@ pub struct Profile {
     pub(crate) kind_steps: [Factor; DIVERSITY_STEPS + 1],
     pub(crate) in_network_min_share_q16: u32,
     pub(crate) sponsored_floor: LogScore,
-    /// Linear, Q14.
     /// See-fewer recovery: the ramp from `start_factor` over the days of recovery (in seconds).
     pub(crate) fatigue_recovery: LinearRamp,
     pub(crate) integrity: CompiledIntegrity,
@@ -291,8 +292,8 @@ pub(crate) struct CompiledIntegrity {
     pub farm_min_followings: u32,
     /// Ratio threshold, Q24.
     pub farm_ratio_q24: u64,
-    /// Slope times log2(e), Q20 (so the factor is 2^-(slope_log2 * excess)).
-    pub farm_slope_log2_q20: u64,
+    /// Slope times log2(e), Q32 (so the factor is 2^-(slope_log2 * excess)); below 2^40.
+    pub farm_slope_log2_q32: u64,
     pub young_days: u32,
     /// Over the days short of `young_days`.
     pub young: LinearRamp,
@@ -507,8 +508,9 @@ impl Profile {
         let integrity = CompiledIntegrity {
             enabled: ig.enabled,
             farm_min_followings: ig.farm_min_followings,
-            farm_ratio_q24: F32Ext::round(ig.farm_ratio * 16_777_216.0) as u64,
-            farm_slope_log2_q20: F32Ext::round(ig.farm_slope * core::f32::consts::LOG2_E * 1_048_576.0) as u64,
+            // Rounded by adding a half: F32Ext::round goes through i32, and these pass 2^31.
+            farm_ratio_q24: (ig.farm_ratio * 16_777_216.0 + 0.5) as u64,
+            farm_slope_log2_q32: (ig.farm_slope * core::f32::consts::LOG2_E * 4_294_967_296.0 + 0.5) as u64,
             young_days: ig.young_days,
             young: ramp(ig.young_floor, ig.young_days as u64)?,
             // A floor of 0 counts as 2^-14 (log2 -14): geometric demotion never reaches zero.
@@ -608,7 +610,7 @@ impl Profile {
             enabled: false,
             farm_min_followings: 0,
             farm_ratio_q24: 0,
-            farm_slope_log2_q20: 0,
+            farm_slope_log2_q32: 0,
             young_days: 0,
             young: LinearRamp::EMPTY,
             pod: GeometricRamp::EMPTY,
