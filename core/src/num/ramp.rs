@@ -63,6 +63,12 @@ impl LinearRamp {
         (1 << 30) - unit_q30(floor)
     }
 
+    /// The span `den` the ramp runs over.
+    #[inline]
+    pub fn span(&self) -> u64 {
+        self.den
+    }
+
     /// The factor at `num` (capped at `den`): [`Factor::ZERO`] where the floor is 0 and
     /// reached.
     #[inline]

@@ -88,7 +88,8 @@ pub fn admit(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Re
 fn fatigue_factor(profile: &Profile, since_s: u32) -> Result<Factor, FilterReason> {
     let f = &profile.config().fatigue;
     let filter_s = f.filter_days as u64 * DAY_S;
-    let recovery_s = f.recovery_days as u64 * DAY_S;
+    // The recovery ramp's span is `recovery_days` in seconds.
+    let recovery_s = profile.fatigue_recovery.span();
     let since = since_s as u64;
     if since < filter_s {
         return Err(FilterReason::SeeFewer);
