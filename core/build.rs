@@ -22,9 +22,13 @@ fn main() {
     src += &table("LOG2_FINE_Q20", "u32", (0..=256).map(|i| 1048576.0 * (1.0 + i as f64 / 256.0).log2()));
     // 2^(i/256) for i = 0..=256, scale 2^-15 (head outputs).
     src += &table("EXP2_FINE_Q15", "u32", (0..=256).map(|i| 32768.0 * (i as f64 / 256.0).exp2()));
-    // 1 / (1 + e^x) for x = -i/32, i = 0..=512 (x in [-16, 0]), scale 2^-16, below 2^16.
-    src +=
-        &table("INV_1P_EXP_Q16", "u16", (0..=512).map(|i| (65536.0 / (1.0 + (-(i as f64) / 32.0).exp())).min(65535.0)));
+    // log2(1 + e^-a) for a = i/32, i = 0..=512 (a in [0, 16]), scale 2^-16; 1.0 at a = 0 is
+    // stored as 65535 to fit 16 bits (one unit, 1.5e-5, off).
+    src += &table(
+        "LOG2_1P_EXP_NEG_Q16",
+        "u16",
+        (0..=512).map(|i| (65536.0 * (1.0 + (-(i as f64) / 32.0).exp()).log2()).min(65535.0)),
+    );
     // log2(1 + i/64) for i = 0..=64, scale 2^-12.
     src += &table("LOG2_1P_Q12", "u16", (0..=64).map(|i| 4096.0 * (1.0 + i as f64 / 64.0).log2()));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("tables.rs");

@@ -11,7 +11,7 @@ use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::BlobError;
-use crate::num::{exp, sigmoid, Feature, HeadValue, Logit, Prob, WatchTime, Weight};
+use crate::num::{exp, log2_exp_q16, log2_sigmoid_q16, sigmoid, Feature, HeadValue, Logit, Prob, WatchTime, Weight};
 use crate::wire::in_place::{next, next_in_place, Array};
 
 pub use default::DEFAULT_MODEL_ID;
@@ -232,12 +232,34 @@ impl Model {
     /// [`Model::head`] with the multiply-accumulates computed by `D`.
     #[inline]
     pub fn head_with<D: Dot>(&self, head: usize, x: &[Feature; FEATURES]) -> HeadValue {
+        Self::output(head, self.logit_with::<D>(head, x))
+    }
+
+    /// [`Model::logit`] with the multiply-accumulates computed by `D`.
+    #[inline]
+    pub fn logit_with<D: Dot>(&self, head: usize, x: &[Feature; FEATURES]) -> Logit {
         // `validate` proves the sum stays inside i32.
-        let logit = Logit(D::dot(self.bias[head].0, x, &self.weights[head]));
+        Logit(D::dot(self.bias[head].0, x, &self.weights[head]))
+    }
+
+    /// A head's output from its logit: the logistic, or `e^logit` for the watch-time head.
+    #[inline]
+    pub fn output(head: usize, logit: Logit) -> HeadValue {
         if head == Head::WatchTime.index() {
             exp(logit)
         } else {
             sigmoid(logit)
+        }
+    }
+
+    /// `log2` of a head's output from its logit, in Q16 (what the scorer adds to the log of
+    /// the head's weight): [`log2_sigmoid_q16`], or [`log2_exp_q16`] for the watch-time head.
+    #[inline]
+    pub fn log2_output_q16(head: usize, logit: Logit) -> i32 {
+        if head == Head::WatchTime.index() {
+            log2_exp_q16(logit)
+        } else {
+            log2_sigmoid_q16(logit)
         }
     }
 

@@ -93,7 +93,7 @@ impl LightPass {
         let mut constant = Score::ZERO;
         let mut top_exp = i32::MIN;
         for (h, (slot, &weight)) in slopes.iter_mut().zip(profile.heads.iter()).enumerate() {
-            if weight.mantissa == 0 {
+            if weight.is_zero() {
                 continue;
             }
             let bias = model.bias[h];
@@ -108,12 +108,13 @@ impl LightPass {
                 let q = 65_536 - p.to_q16().min(65_536) as i64;
                 (p, Real { mant: p.mant as i64 * q, exp: p.exp as i32 - 32 })
             };
-            // Score units: weight * slope * 2^32, the weight being mantissa * 2^-shift.
-            let g = Real { mant: slope.mant * weight.mantissa as i64, exp: slope.exp + 32 - weight.shift as i32 }
-                .narrowed();
+            // Score units: weight * slope * 2^32, the weight being mantissa * 2^exponent
+            // (|mantissa| < 2^16, so the product stays below 2^48).
+            let (mantissa, exponent) = weight.mantissa_exponent();
+            let g = Real { mant: slope.mant * mantissa as i64, exp: slope.exp + 32 + exponent }.narrowed();
             *slot = g;
             top_exp = top_exp.max(g.exp);
-            constant = constant.saturating_add(weight.apply(value));
+            constant = constant.saturating_add(weight.times(value));
         }
         if top_exp == i32::MIN {
             // No weighted head: every light score is the constant.

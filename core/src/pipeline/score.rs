@@ -78,12 +78,17 @@ fn weighted_sum<T: Trace, D: Dot>(model: &Model, profile: &Profile, x: &[Feature
         let weight = profile.heads[h];
         // A head the profile does not weigh cannot change the score: skip its work unless
         // an explanation wants every head's output.
-        if weight.mantissa == 0 && !T::RECORDS_HEADS {
+        if weight.is_zero() && !T::RECORDS_HEADS {
             continue;
         }
-        let value = model.head_with::<D>(h, x);
-        let contribution = weight.apply(value);
-        trace.head(Head::ALL[h], value, contribution);
+        let logit = model.logit_with::<D>(h, x);
+        // Weight times output as a sum of logarithms: one `2^y` per head, where the output
+        // itself (a logistic or `e^z` as a mantissa and exponent) and a multiply took twice
+        // the instructions.
+        let contribution = weight.contribution(Model::log2_output_q16(h, logit));
+        if T::RECORDS_HEADS {
+            trace.head(Head::ALL[h], Model::output(h, logit), contribution);
+        }
         sum += contribution.0;
     }
     Score::saturate(sum)

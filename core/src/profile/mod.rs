@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::BlobError;
 use crate::model::{Head, HEADS};
-use crate::num::{log2_q20, unit_q30, Factor, GeometricRamp, HeadValue, LinearRamp, LogScore, Score};
+use crate::num::{exp2_parts, log2_q20, unit_q30, Factor, GeometricRamp, HeadValue, LinearRamp, LogScore, Score};
 
 pub use platforms::Platform;
 
@@ -175,77 +175,153 @@ pub struct ProfileConfig {
     pub shortlist: u16,
 }
 
-/// One head's weight as `mantissa * 2^-shift` per unit of the head's output, with
-/// |mantissa| in [2^13, 2^14) so that it keeps 14 significant bits at any magnitude.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HeadWeight {
-    /// Signed mantissa, |m| < 2^14.
-    pub mantissa: i16,
-    /// Binary exponent: the weight is `mantissa * 2^-shift`.
-    pub shift: i8,
+/// One head's weight, in the form the scorer multiplies by: `log2 |w|` in Q16 and the sign,
+/// packed in one word as `2 * log2_q16 + negative`. A head's output reaches the scorer as a
+/// logarithm too (`num::log2_sigmoid_q16`, `num::log2_exp_q16`), so a contribution is one
+/// addition and one `2^y` ([`HeadWeight::contribution`]) rather than a logistic, a normalised
+/// mantissa and a multiply. The weight is within 1e-5 relative of the configured value (the
+/// 14-bit mantissa this form replaced kept 6e-5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadWeight(i32);
+
+impl Default for HeadWeight {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+/// `2^y` for a Q16 `y`, as an integer (floor; 0 for `y < 0`), saturating at 2^46: a raw
+/// [`Score`] magnitude.
+#[inline(always)]
+fn pow2_raw(y: i32) -> i64 {
+    if y >= 46 << 16 {
+        return Score::MAX.0;
+    }
+    let (mant, n) = exp2_parts(y); // 2^y = mant * 2^(n - 15), mant < 2^16
+    if n < 0 {
+        0
+    } else if n < 15 {
+        (mant >> (15 - n)) as i64
+    } else if n < 31 {
+        // Below 2^31: a 32-bit shift (a 64-bit one is a library call on a Cortex-M0+).
+        (mant << (n - 15)) as i64
+    } else {
+        (mant as i64) << (n - 15)
+    }
 }
 
 impl HeadWeight {
-    /// Contribution of a head value, in Score units (Q32, floor, saturating).
+    /// A weight of 0: its head contributes nothing.
+    pub const ZERO: Self = Self(i32::MIN);
+
+    /// Whether the weight is 0.
     #[inline]
-    pub const fn apply(self, v: HeadValue) -> Score {
-        // value * w * 2^32 = (v.mant * m) * 2^(v.exp - 16 - shift + 32); |v.mant * m| < 2^30,
-        // so the product and any right shift of it stay in 32 bits (cheaper on a Cortex-M).
-        let product = v.mant as i32 * self.mantissa as i32;
-        let t = self.shift as i32 - v.exp as i32 - 16;
-        if t >= 0 {
-            Score((product >> if t > 31 { 31 } else { t }) as i64)
-        } else if t > -32 {
-            let product = product as i64;
-            Score::saturate(product << -t)
-        } else if product > 0 {
-            Score::MAX
-        } else if product < 0 {
-            Score::MIN
-        } else {
+    pub const fn is_zero(self) -> bool {
+        self.0 == i32::MIN
+    }
+
+    /// Whether the weight is negative.
+    #[inline]
+    pub const fn is_negative(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    /// `log2 |w|` in Q16 (very negative for [`HeadWeight::ZERO`]).
+    #[inline]
+    pub const fn log2_q16(self) -> i32 {
+        self.0 >> 1
+    }
+
+    /// The contribution `w * v` in Score units (Q32, floor of the magnitude, saturating at
+    /// ±2^46), of a head output given as `log2 v` in Q16. With `y = log2 |w| + log2 v + 32`,
+    /// it is `2^y` from the exp2 table: relative error <= 3e-5 plus the Q16 steps of the two
+    /// logarithms (tested against f64).
+    ///
+    /// ```
+    /// use edgerank_core::num::{log2_sigmoid_q16, Logit, Score};
+    /// use edgerank_core::profile::HeadWeight;
+    /// let w = HeadWeight::quantise(-20.0).unwrap();
+    /// // P = sigmoid(0) = 1/2: a contribution of -10.
+    /// let c = w.contribution(log2_sigmoid_q16(Logit(0)));
+    /// assert!((c.to_f64() + 10.0).abs() < 1e-3);
+    /// assert_eq!(HeadWeight::ZERO.contribution(0), Score::ZERO);
+    /// ```
+    #[inline]
+    pub fn contribution(self, log2_value_q16: i32) -> Score {
+        // No overflow: |log2 |w|| < 2^24 (Q16 of at most 128, or ZERO's -2^30) and a head's
+        // log2 output is at least -2^24 (that of the lowest logit).
+        let magnitude = pow2_raw(self.log2_q16() + log2_value_q16 + (32 << 16));
+        Score(if self.is_negative() { -magnitude } else { magnitude })
+    }
+
+    /// The weight as `mantissa * 2^exponent`, the mantissa signed with |mantissa| in
+    /// [2^15, 2^16) (0 for [`HeadWeight::ZERO`]): for exact integer products.
+    #[inline]
+    pub fn mantissa_exponent(self) -> (i32, i32) {
+        if self.is_zero() {
+            return (0, 0);
+        }
+        let (mant, n) = exp2_parts(self.log2_q16());
+        let m = mant as i32;
+        (if self.is_negative() { -m } else { m }, n - 15)
+    }
+
+    /// The product `w * v` of a head output given as a [`HeadValue`], in Score units (floor,
+    /// saturating): an integer multiply of the two mantissas.
+    #[inline]
+    pub fn times(self, v: HeadValue) -> Score {
+        let (m, e) = self.mantissa_exponent();
+        // v * w * 2^32 = (v.mant * m) * 2^(v.exp - 16 + e + 32); |v.mant * m| < 2^32.
+        let product = v.mant as i64 * m as i64;
+        let t = v.exp as i32 + e + 16;
+        if product == 0 {
             Score::ZERO
+        } else if t >= 31 {
+            if product > 0 {
+                Score::MAX
+            } else {
+                Score::MIN
+            }
+        } else if t >= 0 {
+            Score::saturate(product << t)
+        } else {
+            Score(product >> (-t).min(63))
         }
     }
 
-    /// Quantises a real weight.
+    /// Quantises a real weight: `log2 |w|` from the bits of the f32 (in integers, as the
+    /// profile's factors are: within 5e-6), rounded to Q16; weights below 2^-100 in magnitude
+    /// count as 0.
     #[inline]
-    fn quantise(w: f32) -> Result<Self, BlobError> {
+    pub fn quantise(w: f32) -> Result<Self, BlobError> {
         if !w.is_finite() {
             return Err(BlobError::OutOfRange);
         }
         if w == 0.0 {
-            return Ok(Self::default());
+            return Ok(Self::ZERO);
         }
-        let mut shift: i32 = 0;
-        let mut m = w;
-        while F32Ext::abs(m) < 8192.0 && shift < 100 {
-            m *= 2.0;
-            shift += 1;
+        let log2_q20 = log2_q20_of(F32Ext::abs(w));
+        if log2_q20 < -(100 << 20) {
+            return Ok(Self::ZERO);
         }
-        while F32Ext::abs(m) >= 16383.5 && shift > -100 {
-            m *= 0.5;
-            shift -= 1;
-        }
-        let r = F32Ext::round(m);
-        if !(-100..=100).contains(&shift) || F32Ext::abs(r) > 16383.0 {
+        if log2_q20 > 100 << 20 {
             return Err(BlobError::OutOfRange);
         }
-        Ok(Self { mantissa: r as i16, shift: shift as i8 })
+        let q16 = (log2_q20 + 8) >> 4;
+        Ok(Self(2 * q16 + i32::from(w < 0.0)))
     }
 
     /// The weight as a real number.
     pub fn to_f64(self) -> f64 {
-        let mut v = self.mantissa as f64;
-        let mut s = self.shift as i32;
-        while s > 0 {
-            v /= 2.0;
-            s -= 1;
+        if self.is_zero() {
+            return 0.0;
         }
-        while s < 0 {
-            v *= 2.0;
-            s += 1;
+        let magnitude = libm::exp2(self.log2_q16() as f64 / 65536.0);
+        if self.is_negative() {
+            -magnitude
+        } else {
+            magnitude
         }
-        v
     }
 }
 
@@ -594,7 +670,7 @@ impl Profile {
             },
             shortlist: 0,
         },
-        heads: [HeadWeight { mantissa: 0, shift: 0 }; HEADS],
+        heads: [HeadWeight::ZERO; HEADS],
         negative_mass: 0,
         negative_scale_q40: 0,
         age_table: [Factor::ONE; AGE_TABLE_LEN],
@@ -763,33 +839,59 @@ mod tests {
     }
 
     #[test]
-    fn head_weights_are_quantised_within_a_relative_error_of_1e_4() {
+    fn head_weights_are_quantised_within_a_relative_error_of_1e_5() {
         for p in Platform::ALL {
             let profile = Profile::compile(p.config()).unwrap();
             for head in Head::ALL {
                 let w = p.config().head_weights[head.index()] as f64;
                 let back = profile.head_weight(head).to_f64();
-                assert!((back - w).abs() <= w.abs() * 1e-4, "{} {:?}: {w} vs {back}", p.name(), head);
+                assert!((back - w).abs() <= w.abs() * 1e-5, "{} {:?}: {w} vs {back}", p.name(), head);
             }
         }
+        assert_eq!(HeadWeight::quantise(0.0), Ok(HeadWeight::ZERO));
+        assert_eq!(HeadWeight::quantise(1e-35), Ok(HeadWeight::ZERO));
+        assert_eq!(HeadWeight::quantise(f32::NAN), Err(BlobError::OutOfRange));
+        assert!(HeadWeight::quantise(-3.0).unwrap().is_negative());
     }
 
     #[test]
     fn contributions_match_real_products() {
-        for w in [-234.0f32, -43.2, -0.02, 0.004, 0.5, 13.5, 75.0] {
+        for w in [-234.0f32, -43.2, -0.02, 0.004, 0.5, 13.5, 75.0, 1000.0] {
             let hw = HeadWeight::quantise(w).unwrap();
+            // From a head value (the light pass's constant) and from a logit (the scorer).
             for v in [1e-6, 2e-4, 0.03, 0.5, 1.0, 9.5, 600.0] {
-                let got = hw.apply(HeadValue::from_f64(v));
+                let got = hw.times(HeadValue::from_f64(v));
                 let exact = w as f64 * v;
                 if exact.abs() < Score::MAX.to_f64() {
                     let got = got.to_f64();
-                    assert!((got - exact).abs() <= exact.abs() * 2e-4 + 1e-9, "{w} * {v}: {got} vs {exact}");
+                    assert!((got - exact).abs() <= exact.abs() * 4e-5 + 1e-9, "{w} * {v}: {got} vs {exact}");
                 } else {
                     assert!(got == Score::MAX || got == Score::MIN, "{w} * {v} must saturate");
                 }
             }
+            for z in [-30.0, -12.5, -3.1, -0.2, 0.0, 0.7, 4.0, 25.0] {
+                let logit = crate::num::Logit::from_f64(z);
+                for (head, exact_v) in [(0, 1.0 / (1.0 + libm::exp(-z))), (Head::WatchTime.index(), libm::exp(z))] {
+                    let got = hw.contribution(crate::model::Model::log2_output_q16(head, logit));
+                    let exact = hw.to_f64() * exact_v;
+                    if exact.abs() < Score::MAX.to_f64() {
+                        let got = got.to_f64();
+                        // 8e-5 in log2 from the logistic's table, 2e-5 from the Q16 steps and
+                        // 3e-5 relative from 2^y (tested in `num::approx`); plus a Score unit.
+                        assert!(
+                            (got - exact).abs() <= exact.abs() * 1.1e-4 + 2.5e-10,
+                            "{w} * f({z}) for head {head}: {got} vs {exact}"
+                        );
+                    } else {
+                        assert!(got == Score::MAX || got == Score::MIN, "{w} * f({z}) must saturate");
+                    }
+                }
+            }
         }
-        assert_eq!(HeadWeight::default().apply(HeadValue::from_f64(1.0)), Score::ZERO);
+        assert_eq!(HeadWeight::default().times(HeadValue::from_f64(1.0)), Score::ZERO);
+        assert_eq!(HeadWeight::ZERO.contribution(30 << 16), Score::ZERO);
+        assert_eq!(HeadWeight::quantise(1000.0).unwrap().contribution(i32::MAX / 4), Score::MAX);
+        assert_eq!(HeadWeight::quantise(-1000.0).unwrap().contribution(i32::MAX / 4), Score::MIN);
     }
 
     #[test]
