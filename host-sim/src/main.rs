@@ -61,6 +61,10 @@ struct TrainArgs {
     /// L2 penalty on the weights, per unit of sample weight.
     #[arg(long, default_value_t = 1e-4)]
     l2: f64,
+    /// Also log each scripted inauthentic action (pod members, sock puppets, reshare bots) as
+    /// a row, as a platform's logs would hold it (it cannot tell those accounts from users).
+    #[arg(long)]
+    log_inauthentic: bool,
     /// Output directory for model.blob and train.json (created if missing).
     #[arg(long, default_value = "train-out")]
     out: PathBuf,
@@ -280,6 +284,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
         batch_size: a.batch,
         holdout: a.holdout,
         l2: a.l2,
+        log_inauthentic: a.log_inauthentic,
     };
     let bar = Bar::new(a.quiet);
     let trained = run_train(&cfg, &bar)?;

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 
 use crate::device::check::RankObserver;
 use crate::rng::{self, SimRng};
+use crate::world::inauthentic::ScriptedEvent;
 use crate::world::{CreatorKind, World, DAY, EPOCH, HOUR, WORLD_TOPICS};
 
 /// Bits of an impression delta.
@@ -248,10 +249,17 @@ impl<'w> Server<'w> {
 
     /// Brings the server to time `t`: scripted activity before `t`, overlaps, pools.
     pub fn advance(&mut self, t: u32) {
+        self.advance_observed(t, |_, _| {});
+    }
+
+    /// [`Server::advance`], calling `before` with each scripted event just before the server
+    /// records it (the counters as the acting account's device would have received them).
+    pub fn advance_observed(&mut self, t: u32, mut before: impl FnMut(&Server<'w>, &ScriptedEvent)) {
         while let Some(e) = self.world.scripted.get(self.scripted_cursor) {
             if e.at >= t {
                 break;
             }
+            before(self, e);
             use crate::world::inauthentic::what;
             let mut b = 0;
             if e.what & what::LIKE != 0 {

@@ -114,6 +114,9 @@ pub struct LoggedView {
     pub played_s: f64,
     /// What happened.
     pub outcome: Outcome,
+    /// A scripted inauthentic account's action (pod member, sock puppet, reshare bot), logged
+    /// as the platform would log it (`user` is then the actor id), not a simulated user's view.
+    pub scripted: bool,
 }
 
 /// Ground truth of everything the device may show at `now`: `truth[i]`, or -1 where the
@@ -205,7 +208,8 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
     // recomputed for an author's items when the user follows or dislikes them.
     let relevance_of = |u: &UserDyn, i: usize, at: u32, cands: &[Candidate], ids: &[u32], tastes: &[f64]| {
         let viewer = Viewer { user_idx: plan.user, user, follows: &u.follows, disliked: &u.disliked, plan };
-        response_with_taste(w, &viewer, ids[i], at, cands[i].author.followers, tastes[i]).relevance()
+        response_with_taste(w, &viewer, ids[i], at, cands[i].author.followers, cands[i].global.likes, tastes[i])
+            .relevance()
     };
     let mut truth: Vec<f64> = (0..ids.len()).map(|i| relevance_of(u, i, start, &cands, &ids, &tastes)).collect();
     let acc = &mut out.acc;
@@ -303,7 +307,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 continue;
             }
             let viewer = Viewer { user_idx: plan.user, user, follows: &u.follows, disliked: &u.disliked, plan };
-            let resp = response_with_taste(w, &viewer, id, t, c.author.followers, tastes[i]);
+            let resp = response_with_taste(w, &viewer, id, t, c.author.followers, c.global.likes, tastes[i]);
             let o = resp.sample(&mut rng);
             let s = o.satisfaction();
 
@@ -389,6 +393,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                         duration_ms: c.duration_ms,
                         played_s: o.played_s,
                         outcome: o,
+                        scripted: false,
                     });
                 }
             }

@@ -58,3 +58,24 @@ fn bad_configurations_are_errors() {
     assert!(run_train(&TrainConfig { l2: -1.0, ..small() }, &NoProgress).is_err());
     assert!(run_train(&TrainConfig { page_size: 0, ..small() }, &NoProgress).is_err());
 }
+
+#[test]
+fn scripted_rows_are_logged_on_request_and_evaluated_apart() {
+    let plain = run_train(&small(), &NoProgress).expect("trains");
+    assert_eq!(plain.report.train_inauthentic_rows, 0);
+    assert!(plain.report.heads_with_inauthentic.is_empty());
+    let t = run_train(&TrainConfig { log_inauthentic: true, ..small() }, &NoProgress).expect("trains");
+    let r = &t.report;
+    // Scripted actions are added to the users' views (the sessions do not change), and the
+    // held-out figures of users alone are over the same views as without them. (At 200 users
+    // the world has its minimum of 1000 creators, so scripted rows are about 20 % of the rows;
+    // from 1000 users on, creators scale with users and they are about 5 %.)
+    assert!(r.train_inauthentic_rows > 0 && r.test_inauthentic_rows > 0);
+    assert_eq!(r.test_rows, plain.report.test_rows);
+    assert_eq!(r.train_rows - r.train_inauthentic_rows, plain.report.train_rows);
+    assert_eq!(r.heads_with_inauthentic.len(), r.heads.len());
+    assert!(codegen::command(r).contains("--log-inauthentic"));
+    assert_ne!(t.model.weights, plain.model.weights);
+    let again = run_train(&TrainConfig { log_inauthentic: true, ..small() }, &NoProgress).expect("trains");
+    assert_eq!(again.model, t.model);
+}

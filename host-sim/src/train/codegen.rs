@@ -16,8 +16,16 @@ pub fn command(r: &TrainReport) -> String {
     let c = &r.config;
     format!(
         "cargo run --release -p edgerank-sim -- train --users {} --seed {} --days {} --warmup-days {} --page-size {} \
-         --batch {} --holdout {} --l2 {} --write-default core/src/model",
-        c.users, c.seed, c.days, c.warmup_days, c.page_size, c.batch_size, c.holdout, c.l2
+         --batch {} --holdout {} --l2 {}{} --write-default core/src/model",
+        c.users,
+        c.seed,
+        c.days,
+        c.warmup_days,
+        c.page_size,
+        c.batch_size,
+        c.holdout,
+        c.l2,
+        if c.log_inauthentic { " --log-inauthentic" } else { "" }
     )
 }
 

@@ -7,12 +7,16 @@
 //! number of threads.
 
 use edgerank_core::model::Model;
+use edgerank_core::pipeline::features;
+use edgerank_core::state::UserState;
 use rayon::prelude::*;
 
 use crate::policy::Policy;
 use crate::server::{RateBasis, Server};
 use crate::session::{run_session, LoggedView, SessionEnv, TaskOut, UserDyn};
 use crate::sim::Progress;
+use crate::world::behaviour::Outcome;
+use crate::world::inauthentic::ScriptedEvent;
 use crate::world::World;
 
 /// How the logging sessions run.
@@ -26,6 +30,35 @@ pub struct LogSettings {
     pub tick_s: u32,
     /// Author engagement-rate basis.
     pub author_rate: RateBasis,
+    /// Also log every scripted inauthentic action after the warm-up (see [`scripted_view`]).
+    pub scripted: bool,
+}
+
+/// A scripted inauthentic action (pod member, sock puppet, reshare bot) as a logged row. A
+/// platform cannot tell these accounts' likes from a real user's, so its engagement logs hold
+/// them too: the row has the model inputs the acting account's device would have built for
+/// the item at that moment (the server's counters just before the action, the item's age,
+/// an empty [`UserState`]: the world simulates no history for these accounts, nor their
+/// follow graph, so the item is out of network), and the action as the outcome (like,
+/// comment and share bits; the view's watch ratio; completed at a ratio of 1 or more, as the
+/// server counts it; nothing else).
+pub fn scripted_view(world: &World, server: &Server<'_>, e: &ScriptedEvent) -> LoggedView {
+    use crate::world::inauthentic::what;
+    let it = &world.items[e.item as usize];
+    let c = server.candidate(e.item, e.at, false);
+    let x = features::build(&c, &UserState::new(), e.at.saturating_sub(it.created_at));
+    let ratio = e.ratio_milli as f64 / 1000.0;
+    let played_s = ratio * it.duration_ms as f64 / 1000.0;
+    let outcome = Outcome {
+        ratio,
+        played_s,
+        completed: e.ratio_milli >= 1000,
+        like: e.what & what::LIKE != 0,
+        comment: e.what & what::COMMENT != 0,
+        share: e.what & what::SHARE != 0,
+        ..Outcome::default()
+    };
+    LoggedView { user: e.actor, session: e.item, x, duration_ms: it.duration_ms, played_s, outcome, scripted: true }
 }
 
 /// Runs `policy` (ranking with `model`) over the whole world and returns the logged views of
@@ -46,7 +79,15 @@ pub fn collect(
     progress.phase("logging", ticks);
     while t0 < world.end {
         let t1 = t0 + s.tick_s;
-        server.advance(t0);
+        if s.scripted {
+            server.advance_observed(t0, |srv, e| {
+                if e.at >= world.warmup_end {
+                    log.push(scripted_view(world, srv, e));
+                }
+            });
+        } else {
+            server.advance(t0);
+        }
         let lo = cursor;
         while cursor < world.sessions.len() && world.sessions[cursor].start < t1 {
             cursor += 1;

@@ -59,6 +59,9 @@ pub struct TrainConfig {
     pub holdout: f64,
     /// L2 penalty per unit of sample weight.
     pub l2: f64,
+    /// Log the scripted inauthentic accounts' actions as rows too (as a platform's logs would
+    /// hold them; see [`logs::scripted_view`]).
+    pub log_inauthentic: bool,
 }
 
 impl Default for TrainConfig {
@@ -72,6 +75,7 @@ impl Default for TrainConfig {
             batch_size: 240,
             holdout: 0.2,
             l2: 1e-4,
+            log_inauthentic: false,
         }
     }
 }
@@ -104,8 +108,15 @@ pub struct TrainReport {
     pub config: TrainConfig,
     /// Logged views in the training split.
     pub train_rows: usize,
-    /// Logged views in the held-out split.
+    /// Logged views in the held-out split (simulated users only).
     pub test_rows: usize,
+    /// Rows of scripted inauthentic actions in the training split.
+    pub train_inauthentic_rows: usize,
+    /// Rows of scripted inauthentic actions of held-out accounts (not in `heads`).
+    pub test_inauthentic_rows: usize,
+    /// Held-out figures over held-out users and held-out scripted accounts together (only
+    /// with `log_inauthentic`).
+    pub heads_with_inauthentic: Vec<HeadReport>,
     /// Held-out sessions.
     pub test_sessions: usize,
     /// Feature names, in weight order.
@@ -270,10 +281,14 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
         batch_size: cfg.batch_size,
         tick_s: crate::sim::CompareConfig::default().tick_s,
         author_rate: RateBasis::PerImpression,
+        scripted: cfg.log_inauthentic,
     };
     let log = logs::collect(&world, &policy, &prior_model, &settings, progress);
-    let (test, train): (Vec<&LoggedView>, Vec<&LoggedView>) =
+    let (test_all, train): (Vec<&LoggedView>, Vec<&LoggedView>) =
         log.iter().partition(|v| held_out(cfg.seed, v.user, cfg.holdout));
+    let test: Vec<&LoggedView> = test_all.iter().copied().filter(|v| !v.scripted).collect();
+    let train_inauthentic_rows = train.iter().filter(|v| v.scripted).count();
+    let test_inauthentic_rows = test_all.len() - test.len();
     if train.len() < 100 || test.len() < 100 {
         return Err(format!(
             "too few logged views ({} train, {} held out): add users or days",
@@ -281,11 +296,10 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
             test.len()
         ));
     }
-    progress.message(&format!("{} training views", train.len()));
+    progress.message(&format!("{} training views ({} scripted)", train.len(), train_inauthentic_rows));
 
     let design = |rows: &[&LoggedView]| rows.iter().flat_map(|v| v.x.iter().map(|f| f.to_f64())).collect::<Vec<f64>>();
     let x_train = design(&train);
-    let x_test = design(&test);
 
     // D2Q: per-bucket watch-time distribution of the training split.
     let mut by_bucket: Vec<Vec<f64>> = vec![Vec::new(); DURATION_BUCKETS];
@@ -324,6 +338,30 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
 
     // Held-out evaluation.
     progress.message("evaluating");
+    let heads = evaluate(&test, &fitted, &model, &prior_model, &quantiles);
+    let heads_with_inauthentic =
+        if cfg.log_inauthentic { evaluate(&test_all, &fitted, &model, &prior_model, &quantiles) } else { Vec::new() };
+    let report = TrainReport {
+        schema_version: 1,
+        config: cfg.clone(),
+        train_rows: train.len(),
+        test_rows: test.len(),
+        train_inauthentic_rows,
+        test_inauthentic_rows,
+        heads_with_inauthentic,
+        test_sessions: sessions(&test).len() - 1,
+        features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+        heads,
+        weights_f64: fitted.iter().map(|f| f.weights.clone()).collect(),
+        bias_f64: fitted.iter().map(|f| f.bias).collect(),
+        macs_per_candidate: Model::macs_per_candidate(),
+        model_id: model.model_id,
+    };
+    Ok(Trained { report, model })
+}
+
+/// Start of each session's rows (and the end).
+fn sessions(test: &[&LoggedView]) -> Vec<usize> {
     let mut groups = vec![0usize];
     for i in 1..test.len() {
         if (test[i].user, test[i].session) != (test[i - 1].user, test[i - 1].session) {
@@ -331,6 +369,20 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
         }
     }
     groups.push(test.len());
+    groups
+}
+
+/// Held-out figures of every head on `test`.
+fn evaluate(
+    test: &[&LoggedView],
+    fitted: &[Fitted],
+    model: &Model,
+    prior_model: &Model,
+    quantiles: &[[f64; QUANTILE_POINTS]; DURATION_BUCKETS],
+) -> Vec<HeadReport> {
+    let design = |rows: &[&LoggedView]| rows.iter().flat_map(|v| v.x.iter().map(|f| f.to_f64())).collect::<Vec<f64>>();
+    let x_test = design(test);
+    let groups = sessions(test);
     let played: Vec<f64> = test.iter().map(|v| v.played_s).collect();
     let q_outputs: Vec<_> = test.iter().map(|v| model.evaluate(&v.x)).collect();
     let p_outputs: Vec<_> = test.iter().map(|v| prior_model.evaluate(&v.x)).collect();
@@ -361,9 +413,9 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
                     .map(|r| quantile_seconds(&quantiles[bucket(test[r].duration_ms)], fit::sigmoid(f64_logit[r])))
                     .collect();
                 let pq: Vec<f64> =
-                    (0..test.len()).map(|r| seconds(&model, &q_outputs[r], test[r].duration_ms)).collect();
+                    (0..test.len()).map(|r| seconds(model, &q_outputs[r], test[r].duration_ms)).collect();
                 let pp: Vec<f64> =
-                    (0..test.len()).map(|r| seconds(&prior_model, &p_outputs[r], test[r].duration_ms)).collect();
+                    (0..test.len()).map(|r| seconds(prior_model, &p_outputs[r], test[r].duration_ms)).collect();
                 let mean = played.iter().sum::<f64>() / played.len() as f64;
                 (
                     "xauc",
@@ -391,30 +443,29 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
             iterations: fitted[i].iterations,
         });
     }
-    let report = TrainReport {
-        schema_version: 1,
-        config: cfg.clone(),
-        train_rows: train.len(),
-        test_rows: test.len(),
-        test_sessions: groups.len() - 1,
-        features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        heads,
-        weights_f64: fitted.iter().map(|f| f.weights.clone()).collect(),
-        bias_f64: fitted.iter().map(|f| f.bias).collect(),
-        macs_per_candidate: Model::macs_per_candidate(),
-        model_id: model.model_id,
-    };
-    Ok(Trained { report, model })
+    heads
 }
 
 /// The report as a text table.
 pub fn render(r: &TrainReport) -> String {
+    let mut s = render_heads(&r.heads);
+    if !r.heads_with_inauthentic.is_empty() {
+        s += &format!(
+            "\nheld-out users and held-out scripted accounts ({} scripted rows; {} in training):\n",
+            r.test_inauthentic_rows, r.train_inauthentic_rows
+        );
+        s += &render_heads(&r.heads_with_inauthentic);
+    }
+    s
+}
+
+fn render_heads(heads: &[HeadReport]) -> String {
     let mut s = format!(
         "{:<15} {:<5} {:>10} {:>8} {:>10} {:>8} {:>5}\n",
         "head", "", "base rate", "f64", "quantized", "prior", "iter"
     );
     let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
-    for h in &r.heads {
+    for h in heads {
         let base = if h.metric == "xauc" { format!("{:.1} s", h.base_rate) } else { format!("{:.4}", h.base_rate) };
         s += &format!(
             "{:<15} {:<5} {:>10} {:>8} {:>10} {:>8} {:>5}\n",

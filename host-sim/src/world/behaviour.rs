@@ -10,7 +10,9 @@
 //! - partial watch fraction and rewatches;
 //! - like, comment, share, save, follow, profile visit (given a view), each with its own base
 //!   rate and the user's engagement propensity; follows also respond to the follower count
-//!   the author displays (social proof, which is what bought followers pay for);
+//!   the author displays (social proof, which is what bought followers pay for); likes can
+//!   also respond to the like count the item displays (`WorldParams::like_social_proof`, off
+//!   by default);
 //! - hide / see fewer, and report (spammy content is reported far more).
 //!
 //! [`Response::relevance`] is the expected satisfaction of showing the item: the ground truth
@@ -169,9 +171,17 @@ pub fn appeal_with_taste(world: &World, v: &Viewer<'_>, item_id: u32, now: u32, 
         - 0.6 * it.sponsored as u8 as f64
 }
 
-/// The response parameters. `displayed_followers` is the follower count the author shows.
-pub fn response(world: &World, v: &Viewer<'_>, item_id: u32, now: u32, displayed_followers: u32) -> Response {
-    response_with_taste(world, v, item_id, now, displayed_followers, taste(world, v.user_idx, item_id))
+/// The response parameters. `displayed_followers` is the follower count the author shows,
+/// `displayed_likes` the like count the item shows.
+pub fn response(
+    world: &World,
+    v: &Viewer<'_>,
+    item_id: u32,
+    now: u32,
+    displayed_followers: u32,
+    displayed_likes: u32,
+) -> Response {
+    response_with_taste(world, v, item_id, now, displayed_followers, displayed_likes, taste(world, v.user_idx, item_id))
 }
 
 /// [`response`] with the taste term supplied.
@@ -181,6 +191,7 @@ pub fn response_with_taste(
     item_id: u32,
     now: u32,
     displayed_followers: u32,
+    displayed_likes: u32,
     taste: f64,
 ) -> Response {
     let it: &Item = &world.items[item_id as usize];
@@ -200,7 +211,7 @@ pub fn response_with_taste(
         p_complete: sigmoid(0.3 + 1.4 * a - la * ld),
         partial_mean: 0.1 + 0.75 * sigmoid(-0.3 + a - 0.3 * ld),
         p_rewatch: if is_video { sigmoid(-2.2 + a - 0.6 * ld) } else { 0.0 },
-        like: sigmoid(-3.1 + 1.3 * a + act),
+        like: sigmoid(-3.1 + 1.3 * a + act + world.params.like_social_proof * (1.0 + displayed_likes as f64).log10()),
         comment: sigmoid(-5.3 + 1.1 * a + act + 0.5 * following as u8 as f64),
         share: sigmoid(-5.2 + 1.3 * a + act),
         save: sigmoid(-4.9 + 1.1 * a + 0.5 * act),
