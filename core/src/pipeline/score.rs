@@ -85,7 +85,7 @@ fn weighted_sum<T: Trace, D: Dot>(model: &Model, profile: &Profile, x: &[Feature
         // Weight times output as a sum of logarithms: one `2^y` per head, where the output
         // itself (a logistic or `e^z` as a mantissa and exponent) and a multiply took twice
         // the instructions.
-        let contribution = weight.contribution(Model::log2_output_q16(h, logit));
+        let contribution = weight.contribution_of_head(Model::log2_output_q16(h, logit));
         if T::RECORDS_HEADS {
             trace.head(Head::ALL[h], Model::output(h, logit), contribution);
         }

@@ -190,6 +190,10 @@ impl Default for HeadWeight {
     }
 }
 
+/// Bound of a head's output in log2, Q16: `log2 e^z` for the widest logit, `|z| < 128`, is
+/// below 185 (12.1 million raw); 2^24 leaves room.
+const HEAD_LOG2_RANGE_Q16: i32 = 1 << 24;
+
 /// `2^y` for a Q16 `y`, as an integer (floor; 0 for `y < 0`), saturating at 2^46: a raw
 /// [`Score`] magnitude.
 #[inline(always)]
@@ -248,9 +252,16 @@ impl HeadWeight {
     /// ```
     #[inline]
     pub fn contribution(self, log2_value_q16: i32) -> Score {
-        // No overflow: |log2 |w|| < 2^24 (Q16 of at most 128, or ZERO's -2^30) and a head's
-        // log2 output is at least -2^24 (that of the lowest logit).
-        let magnitude = pow2_raw(self.log2_q16() + log2_value_q16 + (32 << 16));
+        // Any i32 gives a defined result: clamped to the range of a head's outputs.
+        self.contribution_of_head(log2_value_q16.clamp(-HEAD_LOG2_RANGE_Q16, HEAD_LOG2_RANGE_Q16))
+    }
+
+    /// [`HeadWeight::contribution`] of a head's output (`Model::log2_output_q16`, within
+    /// ±[`HEAD_LOG2_RANGE_Q16`]): the scorer's path, without the clamp.
+    #[inline]
+    pub(crate) fn contribution_of_head(self, log2_value_q16: i32) -> Score {
+        // No overflow: |log2 |w|| <= 100 in Q16 (or ZERO's -2^30), the output within 2^24.
+        let magnitude = pow2_raw(self.log2_q16().wrapping_add(log2_value_q16).wrapping_add(32 << 16));
         Score(if self.is_negative() { -magnitude } else { magnitude })
     }
 
@@ -892,6 +903,10 @@ mod tests {
         assert_eq!(HeadWeight::ZERO.contribution(30 << 16), Score::ZERO);
         assert_eq!(HeadWeight::quantise(1000.0).unwrap().contribution(i32::MAX / 4), Score::MAX);
         assert_eq!(HeadWeight::quantise(-1000.0).unwrap().contribution(i32::MAX / 4), Score::MIN);
+        // Any input is defined (saturating, no overflow).
+        assert_eq!(HeadWeight::quantise(2.0).unwrap().contribution(i32::MAX), Score::MAX);
+        assert_eq!(HeadWeight::quantise(2.0).unwrap().contribution(i32::MIN), Score::ZERO);
+        assert_eq!(HeadWeight::ZERO.contribution(i32::MIN), Score::ZERO);
     }
 
     #[test]
