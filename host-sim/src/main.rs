@@ -61,6 +61,10 @@ struct TrainArgs {
     /// L2 penalty on the weights, per unit of sample weight.
     #[arg(long, default_value_t = 1e-4)]
     l2: f64,
+    /// Social proof on displayed like counts in the world: a like's logit rises by this much
+    /// per decade of the item's likes (0, the default, leaves the world without it).
+    #[arg(long, default_value_t = 0.0)]
+    like_social_proof: f64,
     /// Also log each scripted inauthentic action (pod members, sock puppets, reshare bots) as
     /// a row, as a platform's logs would hold it (it cannot tell those accounts from users).
     #[arg(long)]
@@ -106,6 +110,10 @@ struct CompareArgs {
     /// Meaning of the author engagement rate sent to the device.
     #[arg(long, value_enum, default_value_t = RateBasis::PerFollower)]
     author_rate: RateBasis,
+    /// Social proof on displayed like counts in the world: a like's logit rises by this much
+    /// per decade of the item's likes (0, the default, leaves the world without it).
+    #[arg(long, default_value_t = 0.0)]
+    like_social_proof: f64,
     /// Only these policies (comma-separated; default all).
     #[arg(long, value_delimiter = ',')]
     policies: Vec<String>,
@@ -234,6 +242,10 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         policies: a.policies,
         shortlist: a.shortlist,
         device: a.device,
+        world: edgerank_sim::world::WorldParams {
+            like_social_proof: a.like_social_proof,
+            ..edgerank_sim::world::WorldParams::default()
+        },
         ..CompareConfig::default()
     };
     let bar = Bar::new(a.quiet);
@@ -285,6 +297,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
         holdout: a.holdout,
         l2: a.l2,
         log_inauthentic: a.log_inauthentic,
+        like_social_proof: a.like_social_proof,
     };
     let bar = Bar::new(a.quiet);
     let trained = run_train(&cfg, &bar)?;

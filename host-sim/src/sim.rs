@@ -136,6 +136,9 @@ pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
     if cfg.users == 0 {
         return Err("--users must be at least 1".into());
     }
+    if !(cfg.world.like_social_proof >= 0.0 && cfg.world.like_social_proof <= 5.0) {
+        return Err("--like-social-proof must be in [0, 5]".into());
+    }
     if !(1..=MAX_PAGE).contains(&cfg.page_size) {
         return Err(format!("--page-size must be in 1..={MAX_PAGE}"));
     }

@@ -57,6 +57,8 @@ fn bad_configurations_are_errors() {
     assert!(run_train(&TrainConfig { holdout: 1.0, ..small() }, &NoProgress).is_err());
     assert!(run_train(&TrainConfig { l2: -1.0, ..small() }, &NoProgress).is_err());
     assert!(run_train(&TrainConfig { page_size: 0, ..small() }, &NoProgress).is_err());
+    assert!(run_train(&TrainConfig { like_social_proof: -0.5, ..small() }, &NoProgress).is_err());
+    assert!(run_train(&TrainConfig { like_social_proof: f64::NAN, ..small() }, &NoProgress).is_err());
 }
 
 #[test]

@@ -16,7 +16,7 @@ pub fn command(r: &TrainReport) -> String {
     let c = &r.config;
     format!(
         "cargo run --release -p edgerank-sim -- train --users {} --seed {} --days {} --warmup-days {} --page-size {} \
-         --batch {} --holdout {} --l2 {}{} --write-default core/src/model",
+         --batch {} --holdout {} --l2 {}{}{} --write-default core/src/model",
         c.users,
         c.seed,
         c.days,
@@ -25,7 +25,12 @@ pub fn command(r: &TrainReport) -> String {
         c.batch_size,
         c.holdout,
         c.l2,
-        if c.log_inauthentic { " --log-inauthentic" } else { "" }
+        if c.log_inauthentic { " --log-inauthentic" } else { "" },
+        if c.like_social_proof != 0.0 {
+            format!(" --like-social-proof {}", c.like_social_proof)
+        } else {
+            String::new()
+        }
     )
 }
 

@@ -62,7 +62,10 @@ pub fn scripted_view(world: &World, server: &Server<'_>, e: &ScriptedEvent) -> L
 }
 
 /// Runs `policy` (ranking with `model`) over the whole world and returns the logged views of
-/// sessions that start after the warm-up, in (tick, user, session, position) order.
+/// sessions that start after the warm-up, in (tick, user, session, position) order; with
+/// `scripted`, each tick's scripted actions (in time order) come before its sessions' views.
+/// A scripted row is its own (actor, item) group, so it adds next to no pairs to the
+/// within-session watch-time XAUC.
 pub fn collect(
     world: &World,
     policy: &Policy,

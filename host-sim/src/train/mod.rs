@@ -62,6 +62,8 @@ pub struct TrainConfig {
     /// Log the scripted inauthentic accounts' actions as rows too (as a platform's logs would
     /// hold them; see [`logs::scripted_view`]).
     pub log_inauthentic: bool,
+    /// The world's social proof on displayed likes ([`WorldParams::like_social_proof`]).
+    pub like_social_proof: f64,
 }
 
 impl Default for TrainConfig {
@@ -76,6 +78,7 @@ impl Default for TrainConfig {
             holdout: 0.2,
             l2: 1e-4,
             log_inauthentic: false,
+            like_social_proof: 0.0,
         }
     }
 }
@@ -151,6 +154,9 @@ pub fn validate(cfg: &TrainConfig) -> Result<(), String> {
     }
     if !(cfg.l2 >= 0.0 && cfg.l2.is_finite()) {
         return Err("--l2 must be a non-negative number".into());
+    }
+    if !(cfg.like_social_proof >= 0.0 && cfg.like_social_proof <= 5.0) {
+        return Err("--like-social-proof must be in [0, 5]".into());
     }
     crate::sim::validate(&crate::sim::CompareConfig {
         users: cfg.users,
@@ -273,7 +279,8 @@ pub fn quantize(heads: &[Fitted], quantiles: &[[f64; QUANTILE_POINTS]; DURATION_
 pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, String> {
     validate(cfg)?;
     progress.message("generating the world");
-    let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, WorldParams::default());
+    let params = WorldParams { like_social_proof: cfg.like_social_proof, ..WorldParams::default() };
+    let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, params);
     let policy = Policy::all().into_iter().find(|p| p.name == "tiktok").ok_or("no tiktok policy")?;
     let prior_model = prior::model();
     let settings = logs::LogSettings {

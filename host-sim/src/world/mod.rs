@@ -96,7 +96,9 @@ pub struct WorldParams {
     /// rises by this much per decade of the item's displayed likes, `log10(1 + likes)`. Off
     /// (0) by default: at 0.25 (the follows' social proof) and 0.92 (one like = odds x1.32)
     /// it did not make a trained engagement ranker amplify inflated items (host-sim README,
-    /// "Training"), and 0.92 nearly doubles the like rate.
+    /// "Training"), and 0.92 nearly doubles the like rate. The ground truth follows the
+    /// world: a like's share of an item's relevance (`Response::relevance`) includes the
+    /// effect, so the oracle sees it too. `--like-social-proof` on `compare` and `train`.
     pub like_social_proof: f64,
 }
 
