@@ -128,6 +128,10 @@ struct CompareArgs {
     /// Skip the SVG plots.
     #[arg(long)]
     no_plots: bool,
+    /// Skip the counterfactual run (engagement-only in the same world without the inauthentic
+    /// accounts' gaming, which measures what the gaming buys them).
+    #[arg(long)]
+    no_counterfactual: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -242,6 +246,7 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         policies: a.policies,
         shortlist: a.shortlist,
         device: a.device,
+        counterfactual: !a.no_counterfactual,
         world: edgerank_sim::world::WorldParams {
             like_social_proof: a.like_social_proof,
             ..edgerank_sim::world::WorldParams::default()

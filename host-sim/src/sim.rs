@@ -47,6 +47,8 @@ pub struct CompareConfig {
     /// Also rank every call of the core policies on this device and require the same pages
     /// (`--device qemu`; for a few users: one emulated device per user and policy).
     pub device: Option<DeviceKind>,
+    /// Also run engagement-only ranking in the counterfactual world (see [`Counterfactual`]).
+    pub counterfactual: bool,
 }
 
 impl Default for CompareConfig {
@@ -64,6 +66,127 @@ impl Default for CompareConfig {
             shortlist: None,
             world: WorldParams::default(),
             device: None,
+            counterfactual: true,
+        }
+    }
+}
+
+/// The policy that also runs in the counterfactual worlds: the one the gaming targets.
+pub const COUNTERFACTUAL_POLICY: &str = "engagement_only";
+
+/// What gaming buys each kind of inauthentic account under engagement-only ranking. For each
+/// kind, the same world (seed, accounts, posts, sessions) is generated again with
+/// [`WorldParams::without_gaming`] set to it: bought-follower accounts bought none, follow
+/// farms harvest no follow-backs, pods, coordinated groups and reshare-bot networks leave
+/// their members', clients' and network's posts alone (posting bots still post on their
+/// schedule: the posts are the accounts' own). Everything else games as usual, so the kinds
+/// still compete with each other for the top 10. The policy ranks every world; a kind's share
+/// of the top-10 positions in the real world divided by its share in its counterfactual world
+/// is what its gaming raised that share by.
+#[derive(Clone, Debug, Serialize)]
+pub struct Counterfactual {
+    /// The policy (`engagement_only`).
+    pub policy: String,
+    /// One entry per inauthentic kind.
+    pub kinds: Vec<GamingGain>,
+}
+
+/// One inauthentic kind's top-10 share with and without its gaming (see [`Counterfactual`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct GamingGain {
+    /// Kind (snake_case, as in `inauthentic_top10_by_kind`).
+    pub kind: String,
+    /// Its share of the policy's top-10 positions in the real world.
+    pub top10_share: f64,
+    /// The same in the world where only this kind does not game.
+    pub top10_share_without_gaming: f64,
+    /// `top10_share / top10_share_without_gaming` (above 1: its gaming raised its share;
+    /// infinite when it never reached the top 10 without).
+    pub top10_gain: f64,
+    /// All inauthentic kinds' top-10 share in that world (the real world's is the policy's
+    /// `inauthentic_top10_share`).
+    pub inauthentic_top10_share_without_gaming: f64,
+    /// Sessions measured in that world.
+    pub sessions: u64,
+}
+
+impl Counterfactual {
+    fn new(with: &PolicyMetrics, without: &[(CreatorKind, PolicyMetrics)]) -> Self {
+        let kinds = without
+            .iter()
+            .map(|(kind, m)| {
+                let share = |p: &PolicyMetrics| p.inauthentic_top10_by_kind.get(kind.name()).copied().unwrap_or(0.0);
+                let (a, b) = (share(with), share(m));
+                GamingGain {
+                    kind: kind.name().to_string(),
+                    top10_share: a,
+                    top10_share_without_gaming: b,
+                    top10_gain: if b > 0.0 {
+                        a / b
+                    } else if a > 0.0 {
+                        f64::INFINITY
+                    } else {
+                        1.0
+                    },
+                    inauthentic_top10_share_without_gaming: m.inauthentic_top10_share,
+                    sessions: m.sessions,
+                }
+            })
+            .collect();
+        Counterfactual { policy: with.name.clone(), kinds }
+    }
+
+    /// The entry of one kind.
+    pub fn kind(&self, kind: CreatorKind) -> Option<&GamingGain> {
+        self.kinds.iter().find(|g| g.kind == kind.name())
+    }
+}
+
+/// [`Denominators`] of one world, owned.
+pub struct OwnedDenominators {
+    gini_creators: Vec<bool>,
+    reach_items: [u64; REACH_HOURS],
+    reach_items_small: [u64; REACH_HOURS],
+}
+
+impl OwnedDenominators {
+    /// Creators eligible for the exposure Gini and items eligible for each reach hour.
+    pub fn of(world: &World) -> Self {
+        let gini_creators: Vec<bool> = (0..world.creators.len())
+            .map(|c| {
+                world.creators[c].kind != CreatorKind::Advertiser
+                    && world.creator_items[c].iter().any(|&i| {
+                        world.items[i as usize].created_at >= world.warmup_end && !world.items[i as usize].sponsored
+                    })
+            })
+            .collect();
+        let mut reach_items = [0u64; REACH_HOURS];
+        let mut reach_items_small = [0u64; REACH_HOURS];
+        for it in &world.items {
+            if it.sponsored || it.created_at < world.warmup_end {
+                continue;
+            }
+            let cr = &world.creators[it.creator as usize];
+            let small = cr.kind == CreatorKind::Honest
+                && cr.initial_active_followers + cr.static_followers() <= SMALL_FOLLOWERS;
+            for h in 0..REACH_HOURS {
+                if it.created_at + (h as u32 + 1) * HOUR <= world.end {
+                    reach_items[h] += 1;
+                    if small {
+                        reach_items_small[h] += 1;
+                    }
+                }
+            }
+        }
+        OwnedDenominators { gini_creators, reach_items, reach_items_small }
+    }
+
+    /// Borrowed, as [`metrics::finish`] takes them.
+    pub fn as_ref(&self) -> Denominators<'_> {
+        Denominators {
+            gini_creators: &self.gini_creators,
+            reach_items: &self.reach_items,
+            reach_items_small: &self.reach_items_small,
         }
     }
 }
@@ -92,7 +215,7 @@ pub struct Summary {
     pub schema_version: u32,
     /// The settings.
     pub config: CompareConfig,
-    /// Sessions simulated, over all policies, warm-up included.
+    /// Sessions simulated, over all runs (policies and counterfactual runs), warm-up included.
     pub sessions: u64,
     /// Sessions per wall-clock second (the simulation loop, world generation excluded).
     pub sessions_per_second: f64,
@@ -104,6 +227,11 @@ pub struct Summary {
     pub world: WorldStats,
     /// One entry per policy, in run order.
     pub policies: Vec<PolicyMetrics>,
+    /// Engagement-only ranking in the same world without the inauthentic accounts' gaming:
+    /// what the gaming buys them (absent when that policy did not run or with
+    /// `--no-counterfactual`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterfactual: Option<Counterfactual>,
     /// With `--device`: rank calls sent to the device and how many were byte-identical to
     /// the in-process core (a run with any difference fails instead).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -266,81 +394,81 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             p.set_shortlist(shortlist);
         }
     }
-
-    // Denominators from the world.
-    let gini_creators: Vec<bool> = (0..world.creators.len())
-        .map(|c| {
-            world.creators[c].kind != CreatorKind::Advertiser
-                && world.creator_items[c].iter().any(|&i| {
-                    world.items[i as usize].created_at >= world.warmup_end && !world.items[i as usize].sponsored
-                })
-        })
-        .collect();
-    let mut reach_items = [0u64; REACH_HOURS];
-    let mut reach_items_small = [0u64; REACH_HOURS];
-    for it in &world.items {
-        if it.sponsored || it.created_at < world.warmup_end {
-            continue;
-        }
-        let cr = &world.creators[it.creator as usize];
-        let small =
-            cr.kind == CreatorKind::Honest && cr.initial_active_followers + cr.static_followers() <= SMALL_FOLLOWERS;
-        for h in 0..REACH_HOURS {
-            if it.created_at + (h as u32 + 1) * HOUR <= world.end {
-                reach_items[h] += 1;
-                if small {
-                    reach_items_small[h] += 1;
-                }
-            }
-        }
+    let d = OwnedDenominators::of(&world);
+    // Every run: a policy in the real world, or engagement-only in a counterfactual one.
+    let mut jobs: Vec<(&Policy, Option<CreatorKind>)> = policies.iter().map(|p| (p, None)).collect();
+    let counterfactual_policy =
+        policies.iter().find(|p| p.name == COUNTERFACTUAL_POLICY).filter(|_| cfg.counterfactual);
+    if let Some(p) = counterfactual_policy {
+        jobs.extend(CreatorKind::INAUTHENTIC.iter().map(|&k| (p, Some(k))));
     }
-    let d = Denominators {
-        gini_creators: &gini_creators,
-        reach_items: &reach_items,
-        reach_items_small: &reach_items_small,
-    };
 
     let ticks = (world.end - world.start).div_ceil(cfg.tick_s) as u64;
-    progress.phase("simulating", ticks * policies.len() as u64);
+    progress.phase("simulating", ticks * jobs.len() as u64);
     let sim_started = Instant::now();
-    // As many policies at once as there are threads (each also runs its sessions in
-    // parallel): cores stay busy through each policy's sequential tick merges, and memory
-    // holds at most that many policies' users.
+    // As many runs at once as there are threads (each also runs its sessions in parallel):
+    // cores stay busy through each run's sequential tick merges, and memory holds at most that
+    // many runs' users (and counterfactual worlds). A worker whose run waits on its sessions
+    // may help with another run's sessions, never start a run of its own.
     let at_once = rayon::current_num_threads().max(1);
     let mut total_sessions = 0;
     let mut results = Vec::new();
+    let mut without_gaming = Vec::new();
     let mut device_report = device.as_ref().map(|_| DeviceReport::default());
-    for chunk in policies.chunks(at_once) {
-        type Run = ((PolicyRun, u64), Option<DeviceReport>);
-        let runs: Vec<Result<Run, String>> = chunk
-            .par_iter()
-            .map(|policy| {
-                progress.message(&policy.name);
-                let check = device.clone().map(|d| DeviceCheck::new(d, &model, policy, world.users.len()));
-                let out = run_policy(&world, cfg, policy, &model, check.as_ref(), progress);
-                Ok((out, check.map(DeviceCheck::finish).transpose()?))
-            })
-            .collect();
-        let mut outs = Vec::new();
-        for r in runs {
-            let (out, report) = r?;
-            if let (Some(total), Some(report)) = (device_report.as_mut(), report) {
-                total.add(&report);
-            }
-            outs.push(out);
+    type Run = (PolicyMetrics, u64, Option<DeviceReport>);
+    let run_job = |&(policy, without): &(&Policy, Option<CreatorKind>)| -> Result<Run, String> {
+        progress.message(&policy.name);
+        let refresh = match policy.refresh {
+            crate::policy::Refresh::PerItem => "per_item",
+            crate::policy::Refresh::PerItemReranked => "per_item_reranked",
+            crate::policy::Refresh::PerSession => "per_session",
+            crate::policy::Refresh::Never => "never",
+        };
+        let finish = |name: &str, run: &PolicyRun, d: &OwnedDenominators| {
+            metrics::finish(name, &policy.profile_name, refresh, policy.integrity(), run, &d.as_ref())
+        };
+        if let Some(kind) = without {
+            // Generated here, so that only the running ones are in memory.
+            let params = WorldParams { without_gaming: Some(kind), ..cfg.world.clone() };
+            let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, params);
+            let (run, sessions) = run_policy(&world, cfg, policy, &model, None, progress);
+            let name = format!("{COUNTERFACTUAL_POLICY}_without_{}_gaming", kind.name());
+            return Ok((finish(&name, &run, &OwnedDenominators::of(&world)), sessions, None));
         }
-        let runs = outs;
-        for (policy, (run, sessions)) in chunk.iter().zip(runs) {
-            total_sessions += sessions;
-            let refresh = match policy.refresh {
-                crate::policy::Refresh::PerItem => "per_item",
-                crate::policy::Refresh::PerItemReranked => "per_item_reranked",
-                crate::policy::Refresh::PerSession => "per_session",
-                crate::policy::Refresh::Never => "never",
-            };
-            results.push(metrics::finish(&policy.name, &policy.profile_name, refresh, policy.integrity(), &run, &d));
+        let check = device.clone().map(|d| DeviceCheck::new(d, &model, policy, world.users.len()));
+        let (run, sessions) = run_policy(&world, cfg, policy, &model, check.as_ref(), progress);
+        Ok((finish(&policy.name, &run, &d), sessions, check.map(DeviceCheck::finish).transpose()?))
+    };
+    // `at_once` workers take the next job as they finish one; results keep the job order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outs: std::sync::Mutex<Vec<Option<Result<Run, String>>>> =
+        std::sync::Mutex::new((0..jobs.len()).map(|_| None).collect());
+    rayon::scope(|scope| {
+        for _ in 0..at_once.min(jobs.len()) {
+            scope.spawn(|_| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                let out = run_job(job);
+                outs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(out);
+            });
+        }
+    });
+    let outs = outs.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (out, &(_, without)) in outs.into_iter().zip(&jobs) {
+        let (m, sessions, report) = out.ok_or("a simulation run did not finish")??;
+        if let (Some(total), Some(report)) = (device_report.as_mut(), report) {
+            total.add(&report);
+        }
+        total_sessions += sessions;
+        match without {
+            Some(kind) => without_gaming.push((kind, m)),
+            None => results.push(m),
         }
     }
+    let counterfactual = counterfactual_policy.map(|p| {
+        let with = results.iter().find(|m| m.name == p.name).expect("the policy ran in the real world");
+        Counterfactual::new(with, &without_gaming)
+    });
     let sim_s = sim_started.elapsed().as_secs_f64();
     Ok(Summary {
         schema_version: 1,
@@ -351,6 +479,7 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
         threads: rayon::current_num_threads(),
         world: world.stats(),
         policies: results,
+        counterfactual,
         device_check: device_report,
     })
 }

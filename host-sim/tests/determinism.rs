@@ -8,7 +8,10 @@ fn small(seed: u64) -> CompareConfig {
         seed,
         days: 1.0,
         warmup_days: 0.5,
-        policies: vec!["chronological".into(), "tiktok".into(), "tiktok_server_only".into(), "oracle".into()],
+        // engagement_only brings the five counterfactual runs (other worlds) with it.
+        policies: ["chronological", "engagement_only", "tiktok", "tiktok_server_only", "oracle"]
+            .map(String::from)
+            .to_vec(),
         ..CompareConfig::default()
     }
 }

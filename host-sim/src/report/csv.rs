@@ -42,7 +42,7 @@ pub fn scalar_columns() -> Vec<(&'static str, Getter)> {
 }
 
 /// Writes `policies.csv`, `watch_along_session.csv`, `reach_first_hours.csv` and
-/// `inauthentic_by_kind.csv`.
+/// `inauthentic_by_kind.csv` (with the counterfactual runs' rows, if any).
 pub fn write(s: &Summary, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let cols = scalar_columns();
@@ -91,6 +91,13 @@ pub fn write(s: &Summary, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for m in &s.policies {
         for (k, v) in &m.inauthentic_top10_by_kind {
             let _ = writeln!(t, "{},{},{:.6}", m.name, k, v);
+        }
+    }
+    // The counterfactual runs: each kind in the world where only it does not game.
+    if let Some(c) = &s.counterfactual {
+        for g in &c.kinds {
+            let _ =
+                writeln!(t, "{}_without_{}_gaming,{},{:.6}", c.policy, g.kind, g.kind, g.top10_share_without_gaming);
         }
     }
     out.push(save(dir, "inauthentic_by_kind.csv", &t)?);

@@ -31,5 +31,22 @@ pub fn render(s: &Summary) -> String {
             100.0 * m.ad_load,
         );
     }
+    if let Some(c) = &s.counterfactual {
+        let _ = writeln!(
+            t,
+            "\nwhat gaming buys under {} (top-10 share of a kind's items -> in the same world where only that kind does not game):",
+            c.policy
+        );
+        for g in &c.kinds {
+            let _ = writeln!(
+                t,
+                "  {:<20} {:>6.2} % -> {:>6.2} %  ({:.2}x)",
+                g.kind,
+                100.0 * g.top10_share,
+                100.0 * g.top10_share_without_gaming,
+                g.top10_gain
+            );
+        }
+    }
     t
 }

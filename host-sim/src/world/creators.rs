@@ -195,6 +195,11 @@ pub fn generate(seed: u64, n: usize, p: &WorldParams) -> (Vec<Creator>, GroupsPl
     let topics_cum = topic_cumulative();
     let mut creators: Vec<Creator> =
         kinds.iter().enumerate().map(|(c, &kind)| make_creator(seed, c, kind, p, &topics_cum)).collect();
+    // A counterfactual world: nothing bought or nothing harvested; every draw as in the real one.
+    for cr in creators.iter_mut().filter(|cr| Some(cr.kind) == p.without_gaming) {
+        cr.fake_followers = 0;
+        cr.reciprocal_followers = 0;
+    }
 
     // Groups.
     let mut plan = GroupsPlan::default();

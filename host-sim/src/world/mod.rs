@@ -100,6 +100,12 @@ pub struct WorldParams {
     /// world: a like's share of an item's relevance (`Response::relevance`) includes the
     /// effect, so the oracle sees it too. `--like-social-proof` on `compare` and `train`.
     pub like_social_proof: f64,
+    /// A counterfactual world (`sim::Counterfactual`): accounts of this inauthentic kind do
+    /// not game. Bought-follower accounts bought none, follow farms harvest no follow-backs,
+    /// and no pod, coordinated group or reshare-bot network acts on its members', clients' or
+    /// network's posts; every other draw (accounts, posts, sessions) is as in the real world.
+    /// `None` (the real world) by default.
+    pub without_gaming: Option<CreatorKind>,
 }
 
 impl Default for WorldParams {
@@ -125,6 +131,7 @@ impl Default for WorldParams {
             campaign_puppets: (20, 60),
             reshare_bots: (8, 25),
             like_social_proof: 0.0,
+            without_gaming: None,
         }
     }
 }
@@ -232,10 +239,16 @@ impl World {
         let end = warmup_end + (days * DAY as f64).round() as u32;
         let (mut creators, groups_plan) = creators::generate(seed, n_creators, &params);
         let mut users_v = users::generate(seed, users, &creators, &params);
-        users::farm_follow_backs(seed, &mut users_v, &creators);
+        if params.without_gaming != Some(CreatorKind::FollowFarm) {
+            users::farm_follow_backs(seed, &mut users_v, &creators);
+        }
         creators::finish_followers(seed, &mut creators, &users_v);
         let (items, creator_items) = items::generate(seed, &creators, &params, start, end);
-        let scripted = inauthentic::script(seed, &creators, &groups_plan, &items);
+        let mut scripted = inauthentic::script(seed, &creators, &groups_plan, &items);
+        if let Some(kind) = params.without_gaming {
+            // Scripted actions target the posts of the account that games.
+            scripted.retain(|e| creators[items[e.item as usize].creator as usize].kind != kind);
+        }
         let sessions = users::plan_sessions(seed, &users_v, start, end);
         World {
             seed,
