@@ -128,8 +128,9 @@ struct CompareArgs {
     /// Skip the SVG plots.
     #[arg(long)]
     no_plots: bool,
-    /// Skip the counterfactual run (engagement-only in the same world without the inauthentic
-    /// accounts' gaming, which measures what the gaming buys them).
+    /// Skip the five counterfactual runs (engagement-only in the same world with one kind of
+    /// inauthentic account not gaming, for each kind: what its gaming buys it). Always
+    /// skipped with --device.
     #[arg(long)]
     no_counterfactual: bool,
     /// No progress bar.

@@ -30,6 +30,8 @@ pub enum Stream {
     Server = 8,
     /// Idiosyncratic user-item taste (hashed, not a stream).
     Taste = 9,
+    /// Which follows a counterfactual world keeps (hashed, not a stream).
+    Counterfactual = 10,
 }
 
 /// SplitMix64 finaliser: a good 64-bit mix.

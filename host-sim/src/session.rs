@@ -24,7 +24,7 @@ use edgerank_core::pipeline::{features, integrity};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
 use crate::metrics::{kind_slot, ndcg_at, xauc_pairs, MetricsAcc, SESSION_POSITIONS, TOP};
-use crate::policy::{Policy, Refresh};
+use crate::policy::{Policy, Ranker, Refresh};
 use crate::rng::{self, Stream};
 use crate::server::{bits, Delta, Server, IN_NETWORK_WINDOW_S, RECOMMEND_WINDOW_S};
 use crate::world::behaviour::{response_with_taste, taste, Outcome, Viewer};
@@ -419,7 +419,13 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 // On-device re-ranking: the rest of the page is ranked again from the whole
                 // batch with the state this item's feedback just updated.
                 let t = start + elapsed as u32;
-                let relevance = admitted_relevance(&cands, &truth, &u.state, env.policy, t);
+                // Only the oracle ranks by relevance (page metrics describe each page as first
+                // ranked): the core's re-rank skips a filter pass over the batch.
+                let relevance = if env.policy.ranker == Ranker::Oracle {
+                    admitted_relevance(&cands, &truth, &u.state, env.policy, t)
+                } else {
+                    Vec::new()
+                };
                 let shown: Vec<usize> = page[..p].iter().map(|&(i, _)| i).collect();
                 let rest = env.policy.rank_page(env.model, &u.state, t, &cands, &relevance, page.len() - p);
                 if let Some(device) = env.server.observer() {

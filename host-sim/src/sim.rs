@@ -1,7 +1,8 @@
-//! The comparison driver: one world, every policy, the same users and sessions.
+//! The comparison driver: one world, every policy, the same users and sessions; and
+//! engagement-only again in five counterfactual worlds ([`Counterfactual`]).
 //!
-//! Policies run a few at a time (as many as there are threads, so memory holds that many
-//! policies' users). Within a policy, time advances in ticks: at each tick the server applies
+//! Runs go a few at a time (as many as there are threads, so memory holds that many runs'
+//! users, and the worlds of counterfactual ones). Within a run, time advances in ticks: at each tick the server applies
 //! scripted activity and updates its pools, the tick's sessions run in parallel (one task per
 //! user, each reading the same counter snapshot), and their views are merged back in user
 //! order. No result depends on thread scheduling.
@@ -47,7 +48,9 @@ pub struct CompareConfig {
     /// Also rank every call of the core policies on this device and require the same pages
     /// (`--device qemu`; for a few users: one emulated device per user and policy).
     pub device: Option<DeviceKind>,
-    /// Also run engagement-only ranking in the counterfactual world (see [`Counterfactual`]).
+    /// Also run engagement-only ranking in the five counterfactual worlds, one per inauthentic
+    /// kind (see [`Counterfactual`]); not with `device` (those runs are for a few users, and
+    /// the counterfactual runs would not be device-checked).
     pub counterfactual: bool,
 }
 
@@ -75,11 +78,12 @@ impl Default for CompareConfig {
 pub const COUNTERFACTUAL_POLICY: &str = "engagement_only";
 
 /// What gaming buys each kind of inauthentic account under engagement-only ranking. For each
-/// kind, the same world (seed, accounts, posts, sessions) is generated again with
-/// [`WorldParams::without_gaming`] set to it: bought-follower accounts bought none, follow
-/// farms harvest no follow-backs, pods, coordinated groups and reshare-bot networks leave
-/// their members', clients' and network's posts alone (posting bots still post on their
-/// schedule: the posts are the accounts' own). Everything else games as usual, so the kinds
+/// kind, the world is generated again with [`WorldParams::without_gaming`] set to it: the
+/// same accounts, posts, users and sessions, but bought-follower accounts bought none and
+/// follow farms harvest no follow-backs (both also lose the follows that social proof drew
+/// to them), and pods, coordinated groups and reshare-bot networks leave their members',
+/// clients' and network's posts alone (posting bots still post on their schedule: the posts
+/// are the accounts' own). Everything else games as usual, so the kinds
 /// still compete with each other for the top 10. The policy ranks every world; a kind's share
 /// of the top-10 positions in the real world divided by its share in its counterfactual world
 /// is what its gaming raised that share by.
@@ -100,9 +104,9 @@ pub struct GamingGain {
     pub top10_share: f64,
     /// The same in the world where only this kind does not game.
     pub top10_share_without_gaming: f64,
-    /// `top10_share / top10_share_without_gaming` (above 1: its gaming raised its share;
-    /// infinite when it never reached the top 10 without).
-    pub top10_gain: f64,
+    /// `top10_share / top10_share_without_gaming` (above 1: its gaming raised its share);
+    /// `None` (`null`) when the kind held no top-10 position without its gaming.
+    pub top10_gain: Option<f64>,
     /// All inauthentic kinds' top-10 share in that world (the real world's is the policy's
     /// `inauthentic_top10_share`).
     pub inauthentic_top10_share_without_gaming: f64,
@@ -121,13 +125,7 @@ impl Counterfactual {
                     kind: kind.name().to_string(),
                     top10_share: a,
                     top10_share_without_gaming: b,
-                    top10_gain: if b > 0.0 {
-                        a / b
-                    } else if a > 0.0 {
-                        f64::INFINITY
-                    } else {
-                        1.0
-                    },
+                    top10_gain: (b > 0.0).then(|| a / b),
                     inauthentic_top10_share_without_gaming: m.inauthentic_top10_share,
                     sessions: m.sessions,
                 }
@@ -398,7 +396,7 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
     // Every run: a policy in the real world, or engagement-only in a counterfactual one.
     let mut jobs: Vec<(&Policy, Option<CreatorKind>)> = policies.iter().map(|p| (p, None)).collect();
     let counterfactual_policy =
-        policies.iter().find(|p| p.name == COUNTERFACTUAL_POLICY).filter(|_| cfg.counterfactual);
+        policies.iter().find(|p| p.name == COUNTERFACTUAL_POLICY).filter(|_| cfg.counterfactual && device.is_none());
     if let Some(p) = counterfactual_policy {
         jobs.extend(CreatorKind::INAUTHENTIC.iter().map(|&k| (p, Some(k))));
     }
@@ -407,9 +405,11 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
     progress.phase("simulating", ticks * jobs.len() as u64);
     let sim_started = Instant::now();
     // As many runs at once as there are threads (each also runs its sessions in parallel):
-    // cores stay busy through each run's sequential tick merges, and memory holds at most that
-    // many runs' users (and counterfactual worlds). A worker whose run waits on its sessions
-    // may help with another run's sessions, never start a run of its own.
+    // cores stay busy through each run's sequential tick merges. `at_once` loops take the
+    // next run as they finish one, so at most `at_once` runs are under way, and memory holds
+    // that many runs' users (and counterfactual worlds). (A thread waiting on its run's
+    // sessions may start another loop that has not started yet; its own run then waits on
+    // the stack until that one is done, still within the bound.)
     let at_once = rayon::current_num_threads().max(1);
     let mut total_sessions = 0;
     let mut results = Vec::new();
@@ -441,6 +441,8 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
     };
     // `at_once` workers take the next job as they finish one; results keep the job order.
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // A failed run (a device check that found a difference) stops the loops early.
+    let failed = std::sync::atomic::AtomicBool::new(false);
     let outs: std::sync::Mutex<Vec<Option<Result<Run, String>>>> =
         std::sync::Mutex::new((0..jobs.len()).map(|_| None).collect());
     rayon::scope(|scope| {
@@ -448,14 +450,24 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             scope.spawn(|_| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
+                if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
                 let out = run_job(job);
+                if out.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 outs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(out);
             });
         }
     });
     let outs = outs.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The first failure in job order (after a failure, later runs may not have run).
+    if let Some(e) = outs.iter().flatten().find_map(|o| o.as_ref().err()) {
+        return Err(e.clone());
+    }
     for (out, &(_, without)) in outs.into_iter().zip(&jobs) {
-        let (m, sessions, report) = out.ok_or("a simulation run did not finish")??;
+        let (m, sessions, report) = out.ok_or("a simulation run did not run")??;
         if let (Some(total), Some(report)) = (device_report.as_mut(), report) {
             total.add(&report);
         }

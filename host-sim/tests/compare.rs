@@ -91,7 +91,7 @@ fn pods_and_bought_followers_raise_their_share_under_engagement_only() {
     // Engagement-only again in the same world where only one kind of account does not game
     // (`sim::Counterfactual`). Measured at seed 42: pods 26.1 % of the top 10 against 3.3 %
     // without their scripted engagement (7.9x), bought-follower accounts 1.98 % against
-    // 0.86 % without the purchase (2.3x).
+    // 0.92 % without the purchase (2.1x; 2.2x to 3.6x at seeds 1, 2, 3 and 7).
     let c = summary().counterfactual.as_ref().expect("the default run has the counterfactual runs");
     assert_eq!(c.policy, "engagement_only");
     assert_eq!(c.kinds.len(), CreatorKind::INAUTHENTIC.len());
@@ -172,6 +172,7 @@ fn summary_json_and_reports_follow_the_documented_schema() {
         "watch_along_session.csv",
         "reach_first_hours.csv",
         "inauthentic_by_kind.csv",
+        "counterfactual.csv",
         "metrics.svg",
         "watch_along_session.svg",
         "reach_first_hours.svg",
@@ -208,19 +209,18 @@ fn summary_json_and_reports_follow_the_documented_schema() {
     let kinds = cf["kinds"].as_array().unwrap();
     assert_eq!(kinds.len(), 5);
     for k in kinds {
-        for field in [
-            "kind",
-            "top10_share",
-            "top10_share_without_gaming",
-            "top10_gain",
-            "inauthentic_top10_share_without_gaming",
-            "sessions",
-        ] {
-            assert!(!k[field].is_null(), "counterfactual {field} missing in {}", k["kind"]);
+        let k = k.as_object().unwrap();
+        for field in
+            ["kind", "top10_share", "top10_share_without_gaming", "inauthentic_top10_share_without_gaming", "sessions"]
+        {
+            assert!(!k[field].is_null(), "counterfactual {field} missing in {:?}", k["kind"]);
         }
+        // `null` when the kind held no top-10 position without its gaming.
+        assert!(k.contains_key("top10_gain"), "counterfactual top10_gain missing in {:?}", k["kind"]);
     }
-    let by_kind = std::fs::read_to_string(dir.join("inauthentic_by_kind.csv")).unwrap();
-    assert!(by_kind.contains("\nengagement_only_without_bought_followers_gaming,bought_followers,"));
+    let cf_csv = std::fs::read_to_string(dir.join("counterfactual.csv")).unwrap();
+    assert_eq!(cf_csv.lines().count(), 6, "a header and one row per kind");
+    assert!(cf_csv.contains("\nengagement_only,bought_followers,"));
     let svg = std::fs::read_to_string(dir.join("metrics.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("oracle"));
     let _ = std::fs::remove_dir_all(&dir);

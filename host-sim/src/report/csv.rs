@@ -41,8 +41,8 @@ pub fn scalar_columns() -> Vec<(&'static str, Getter)> {
     ]
 }
 
-/// Writes `policies.csv`, `watch_along_session.csv`, `reach_first_hours.csv` and
-/// `inauthentic_by_kind.csv` (with the counterfactual runs' rows, if any).
+/// Writes `policies.csv`, `watch_along_session.csv`, `reach_first_hours.csv`,
+/// `inauthentic_by_kind.csv` and, with the counterfactual runs, `counterfactual.csv`.
 pub fn write(s: &Summary, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let cols = scalar_columns();
@@ -93,14 +93,28 @@ pub fn write(s: &Summary, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let _ = writeln!(t, "{},{},{:.6}", m.name, k, v);
         }
     }
-    // The counterfactual runs: each kind in the world where only it does not game.
-    if let Some(c) = &s.counterfactual {
-        for g in &c.kinds {
-            let _ =
-                writeln!(t, "{}_without_{}_gaming,{},{:.6}", c.policy, g.kind, g.kind, g.top10_share_without_gaming);
-        }
-    }
     out.push(save(dir, "inauthentic_by_kind.csv", &t)?);
+
+    if let Some(c) = &s.counterfactual {
+        let mut t = String::from(
+            "policy,kind,top10_share,top10_share_without_gaming,top10_gain,\
+             inauthentic_top10_share_without_gaming,sessions_without_gaming\n",
+        );
+        for g in &c.kinds {
+            let gain = g.top10_gain.map_or_else(String::new, |x| format!("{x:.6}"));
+            let _ = writeln!(
+                t,
+                "{},{},{:.6},{:.6},{gain},{:.6},{}",
+                c.policy,
+                g.kind,
+                g.top10_share,
+                g.top10_share_without_gaming,
+                g.inauthentic_top10_share_without_gaming,
+                g.sessions
+            );
+        }
+        out.push(save(dir, "counterfactual.csv", &t)?);
+    }
     Ok(out)
 }
 

@@ -34,17 +34,18 @@ pub fn render(s: &Summary) -> String {
     if let Some(c) = &s.counterfactual {
         let _ = writeln!(
             t,
-            "\nwhat gaming buys under {} (top-10 share of a kind's items -> in the same world where only that kind does not game):",
+            "\nwhat gaming buys under {}: share of its top-10 positions held by each kind's items, \
+             in this world -> in the same world where only that kind does not game:",
             c.policy
         );
         for g in &c.kinds {
+            let gain = g.top10_gain.map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}x"));
             let _ = writeln!(
                 t,
-                "  {:<20} {:>6.2} % -> {:>6.2} %  ({:.2}x)",
+                "  {:<20} {:>6.2} % -> {:>6.2} %  ({gain})",
                 g.kind,
                 100.0 * g.top10_share,
                 100.0 * g.top10_share_without_gaming,
-                g.top10_gain
             );
         }
     }

@@ -195,11 +195,6 @@ pub fn generate(seed: u64, n: usize, p: &WorldParams) -> (Vec<Creator>, GroupsPl
     let topics_cum = topic_cumulative();
     let mut creators: Vec<Creator> =
         kinds.iter().enumerate().map(|(c, &kind)| make_creator(seed, c, kind, p, &topics_cum)).collect();
-    // A counterfactual world: nothing bought or nothing harvested; every draw as in the real one.
-    for cr in creators.iter_mut().filter(|cr| Some(cr.kind) == p.without_gaming) {
-        cr.fake_followers = 0;
-        cr.reciprocal_followers = 0;
-    }
 
     // Groups.
     let mut plan = GroupsPlan::default();
@@ -369,6 +364,13 @@ pub fn finish_followers(seed: u64, creators: &mut [Creator], users: &[User]) {
     }
 }
 
+/// How strongly a creator attracts follows when users' initial follows are drawn: its audience
+/// size, raised by social proof (the follower count it displays, bought or not).
+pub fn follow_weight(cr: &Creator) -> f64 {
+    let displayed = cr.static_followers() as f64;
+    cr.size * (1.0 + 0.5 * (1.0 + displayed / 100.0).log10())
+}
+
 /// Creators grouped by primary topic, with cumulative follow weights, for sampling follows.
 pub struct FollowIndex {
     /// Per topic: creator ids and cumulative weights.
@@ -376,16 +378,14 @@ pub struct FollowIndex {
 }
 
 impl FollowIndex {
-    /// Builds the index. A creator's follow weight is its audience size, raised by social proof
-    /// (the follower count it displays, bought or not); advertisers are not followed.
+    /// Builds the index: weights from [`follow_weight`]; advertisers are not followed.
     pub fn new(creators: &[Creator]) -> Self {
         let mut by_topic: Vec<(Vec<u32>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); WORLD_TOPICS];
         for (c, cr) in creators.iter().enumerate() {
             if cr.kind == CreatorKind::Advertiser {
                 continue;
             }
-            let displayed = cr.static_followers() as f64;
-            let w = cr.size * (1.0 + 0.5 * (1.0 + displayed / 100.0).log10());
+            let w = follow_weight(cr);
             let (ids, cum) = &mut by_topic[cr.topics[0] as usize];
             let prev = cum.last().copied().unwrap_or(0.0);
             ids.push(c as u32);

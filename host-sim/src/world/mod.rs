@@ -20,6 +20,8 @@ pub mod users;
 
 use serde::Serialize;
 
+use crate::rng;
+
 pub use creators::{Creator, CreatorKind, Format};
 pub use inauthentic::ScriptedEvent;
 pub use items::Item;
@@ -101,10 +103,11 @@ pub struct WorldParams {
     /// effect, so the oracle sees it too. `--like-social-proof` on `compare` and `train`.
     pub like_social_proof: f64,
     /// A counterfactual world (`sim::Counterfactual`): accounts of this inauthentic kind do
-    /// not game. Bought-follower accounts bought none, follow farms harvest no follow-backs,
-    /// and no pod, coordinated group or reshare-bot network acts on its members', clients' or
-    /// network's posts; every other draw (accounts, posts, sessions) is as in the real world.
-    /// `None` (the real world) by default.
+    /// not game. Bought-follower accounts bought none, follow farms harvest no follow-backs
+    /// (both lose the follows their social proof drew, see `stop_gaming`), and no pod,
+    /// coordinated group or reshare-bot network acts on its members', clients' or network's
+    /// posts; accounts, posts, users and sessions are those of the real world. `None` (the
+    /// real world) by default.
     pub without_gaming: Option<CreatorKind>,
 }
 
@@ -239,6 +242,9 @@ impl World {
         let end = warmup_end + (days * DAY as f64).round() as u32;
         let (mut creators, groups_plan) = creators::generate(seed, n_creators, &params);
         let mut users_v = users::generate(seed, users, &creators, &params);
+        if let Some(kind) = params.without_gaming {
+            stop_gaming(seed, kind, &mut creators, &mut users_v);
+        }
         if params.without_gaming != Some(CreatorKind::FollowFarm) {
             users::farm_follow_backs(seed, &mut users_v, &creators);
         }
@@ -304,9 +310,86 @@ impl World {
     }
 }
 
+/// Turns the real world into the counterfactual one where accounts of `kind` do not game, up to
+/// its scripted events (removed by [`World::generate`]): the users, their traits and their
+/// sessions stay those of the real world. Their bought and harvested followers go, and with
+/// them the social proof those lent when the initial follows were drawn: each user's follow of
+/// such an account is kept with probability `w_without / w_with` (the account's
+/// [`creators::follow_weight`] without and with them; a draw lands on it in proportion to its
+/// weight), with a coin of its own per user and account, so no other draw moves. A follow that
+/// goes is not replaced: those users follow one account fewer.
+fn stop_gaming(seed: u64, kind: CreatorKind, creators: &mut [Creator], users: &mut [User]) {
+    let mut keep = vec![1.0f64; creators.len()];
+    for (c, cr) in creators.iter_mut().enumerate().filter(|(_, cr)| cr.kind == kind) {
+        let with = creators::follow_weight(cr);
+        cr.fake_followers = 0;
+        cr.reciprocal_followers = 0;
+        keep[c] = (creators::follow_weight(cr) / with).min(1.0);
+    }
+    for (u, user) in users.iter_mut().enumerate() {
+        user.initial_follows.retain(|&c| {
+            let p = keep[c as usize];
+            p >= 1.0 || rng::unit(&mut rng::rng_for(seed, rng::Stream::Counterfactual, u as u64, c as u64)) < p
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_counterfactual_world_differs_only_in_the_gaming_it_removes() {
+        let real = World::generate(5, 300, 0.25, 0.5, WorldParams::default());
+        for kind in CreatorKind::INAUTHENTIC {
+            let cf =
+                World::generate(5, 300, 0.25, 0.5, WorldParams { without_gaming: Some(kind), ..Default::default() });
+            // The same accounts, posts, sessions and users' traits.
+            assert_eq!(real.items.len(), cf.items.len());
+            assert!(real
+                .items
+                .iter()
+                .zip(&cf.items)
+                .all(|(a, b)| (a.creator, a.created_at) == (b.creator, b.created_at)));
+            assert_eq!(real.sessions.len(), cf.sessions.len());
+            assert!(real.sessions.iter().zip(&cf.sessions).all(|(a, b)| (a.user, a.start) == (b.user, b.start)));
+            let mut follows_removed = 0;
+            for (a, b) in real.users.iter().zip(&cf.users) {
+                assert_eq!(
+                    (a.interests, a.activity, a.sessions_per_day),
+                    (b.interests, b.activity, b.sessions_per_day)
+                );
+                // Follows: a subset, missing only accounts of this kind.
+                assert!(b.initial_follows.iter().all(|c| a.initial_follows.binary_search(c).is_ok()));
+                for c in a.initial_follows.iter().filter(|c| b.initial_follows.binary_search(c).is_err()) {
+                    assert_eq!(real.creators[*c as usize].kind, kind);
+                    follows_removed += 1;
+                }
+            }
+            // The kind's own gaming is gone, every other kind's stays.
+            let scripted_on = |w: &World, k: CreatorKind| {
+                w.scripted.iter().filter(|e| w.creators[w.items[e.item as usize].creator as usize].kind == k).count()
+            };
+            for other in CreatorKind::INAUTHENTIC {
+                let expected = if other == kind { 0 } else { scripted_on(&real, other) };
+                assert_eq!(scripted_on(&cf, other), expected, "{kind:?} world, {other:?} events");
+            }
+            for (a, b) in real.creators.iter().zip(&cf.creators) {
+                let gone = a.kind == kind;
+                assert_eq!(b.fake_followers, if gone { 0 } else { a.fake_followers });
+                assert_eq!(b.reciprocal_followers, if gone { 0 } else { a.reciprocal_followers });
+            }
+            match kind {
+                // Social proof of the bought followers drew some of the real world's follows.
+                CreatorKind::BoughtFollowers => assert!(follows_removed > 0),
+                CreatorKind::FollowFarm => {}
+                _ => assert_eq!(follows_removed, 0, "{kind:?}"),
+            }
+        }
+        // And the real world has the gaming.
+        assert!(real.creators.iter().any(|c| c.fake_followers > 0));
+        assert!(!real.scripted.is_empty());
+    }
 
     #[test]
     fn diurnal_mean_is_about_one() {
