@@ -1,5 +1,6 @@
-//! Runs the full rank on a fixed 4096-candidate batch many times: a target for profilers
-//! (`valgrind --tool=callgrind`, `perf record`).
+//! Runs the full rank on a fixed batch many times: a target for profilers
+//! (`valgrind --tool=callgrind`, `perf record`). Arguments: iterations (50) and batch size
+//! (4096, the most it takes).
 
 use edgerank_benches::{batch, NOW};
 use edgerank_core::model::Model;
@@ -10,7 +11,8 @@ fn main() {
     let iterations: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(50);
     let model = Model::default();
     let profile = Profile::compile(Platform::TikTok.config()).expect("built-in profile");
-    let (candidates, user) = batch(4096, 4096);
+    let n: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(4096).min(4096);
+    let (candidates, user) = batch(n, n as u64);
     let ctx = RankContext { model: &model, profile: &profile, user: &user, now: NOW };
     let mut checksum = 0u64;
     for _ in 0..iterations {
