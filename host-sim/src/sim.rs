@@ -215,7 +215,8 @@ pub struct Summary {
     pub config: CompareConfig,
     /// Sessions simulated, over all runs (policies and counterfactual runs), warm-up included.
     pub sessions: u64,
-    /// Sessions per wall-clock second (the simulation loop, world generation excluded).
+    /// Sessions per wall-clock second of the simulation loop (the real world's generation
+    /// excluded; counterfactual worlds are generated inside the loop).
     pub sessions_per_second: f64,
     /// Wall-clock seconds of the whole run.
     pub elapsed_s: f64,
