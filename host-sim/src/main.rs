@@ -128,9 +128,12 @@ struct CompareArgs {
     /// Skip the SVG plots.
     #[arg(long)]
     no_plots: bool,
-    /// Skip the five counterfactual runs (engagement-only in the same world with one kind of
-    /// inauthentic account not gaming, for each kind: what its gaming buys it). Always
-    /// skipped with --device.
+    /// Policies that also run in five counterfactual worlds, each the same world with one kind
+    /// of inauthentic account not gaming: what its gaming buys it under them (comma-separated;
+    /// only those among the policies that run; five runs each). Never with --device.
+    #[arg(long, value_delimiter = ',', default_value = "engagement_only")]
+    counterfactual: Vec<String>,
+    /// No counterfactual runs.
     #[arg(long)]
     no_counterfactual: bool,
     /// No progress bar.
@@ -247,7 +250,7 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         policies: a.policies,
         shortlist: a.shortlist,
         device: a.device,
-        counterfactual: !a.no_counterfactual,
+        counterfactual: if a.no_counterfactual { Vec::new() } else { a.counterfactual },
         world: edgerank_sim::world::WorldParams {
             like_social_proof: a.like_social_proof,
             ..edgerank_sim::world::WorldParams::default()

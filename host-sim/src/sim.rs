@@ -1,5 +1,6 @@
 //! The comparison driver: one world, every policy, the same users and sessions; and
-//! engagement-only again in five counterfactual worlds ([`Counterfactual`]).
+//! engagement-only (or other chosen policies) again in five counterfactual worlds
+//! ([`Counterfactual`]).
 //!
 //! Runs go a few at a time (as many as there are threads, so memory holds that many runs'
 //! users, and the worlds of counterfactual ones). Within a run, time advances in ticks: at each tick the server applies
@@ -48,10 +49,11 @@ pub struct CompareConfig {
     /// Also rank every call of the core policies on this device and require the same pages
     /// (`--device qemu`; for a few users: one emulated device per user and policy).
     pub device: Option<DeviceKind>,
-    /// Also run engagement-only ranking in the five counterfactual worlds, one per inauthentic
-    /// kind (see [`Counterfactual`]); not with `device` (those runs are for a few users, and
-    /// the counterfactual runs would not be device-checked).
-    pub counterfactual: bool,
+    /// Policies that also run in the five counterfactual worlds, one per inauthentic kind (see
+    /// [`Counterfactual`]): those of them that run at all (in `policies`). Default
+    /// `engagement_only`; empty for none. None with `device` (those runs are for a few
+    /// users, and the counterfactual runs would not be device-checked).
+    pub counterfactual: Vec<String>,
 }
 
 impl Default for CompareConfig {
@@ -69,15 +71,16 @@ impl Default for CompareConfig {
             shortlist: None,
             world: WorldParams::default(),
             device: None,
-            counterfactual: true,
+            counterfactual: vec![DEFAULT_COUNTERFACTUAL_POLICY.to_string()],
         }
     }
 }
 
-/// The policy that also runs in the counterfactual worlds: the one the gaming targets.
-pub const COUNTERFACTUAL_POLICY: &str = "engagement_only";
+/// The policy that runs in the counterfactual worlds by default: the one the gaming targets.
+pub const DEFAULT_COUNTERFACTUAL_POLICY: &str = "engagement_only";
 
-/// What gaming buys each kind of inauthentic account under engagement-only ranking. For each
+/// What gaming buys each kind of inauthentic account under one policy (engagement-only by
+/// default). For each
 /// kind, the world is generated again with [`WorldParams::without_gaming`] set to it: the
 /// same accounts, posts, users and sessions, but bought-follower accounts bought none and
 /// follow farms harvest no follow-backs (both also lose the follows that social proof drew
@@ -89,7 +92,7 @@ pub const COUNTERFACTUAL_POLICY: &str = "engagement_only";
 /// is what its gaming raised that share by.
 #[derive(Clone, Debug, Serialize)]
 pub struct Counterfactual {
-    /// The policy (`engagement_only`).
+    /// The policy.
     pub policy: String,
     /// One entry per inauthentic kind.
     pub kinds: Vec<GamingGain>,
@@ -226,11 +229,10 @@ pub struct Summary {
     pub world: WorldStats,
     /// One entry per policy, in run order.
     pub policies: Vec<PolicyMetrics>,
-    /// Engagement-only ranking in the same world without the inauthentic accounts' gaming:
-    /// what the gaming buys them (absent when that policy did not run or with
-    /// `--no-counterfactual`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub counterfactual: Option<Counterfactual>,
+    /// What each kind's gaming buys it under each policy of `config.counterfactual` that ran
+    /// (engagement-only by default; none with `--no-counterfactual`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub counterfactuals: Vec<Counterfactual>,
     /// With `--device`: rank calls sent to the device and how many were byte-identical to
     /// the in-process core (a run with any difference fails instead).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -260,6 +262,12 @@ fn pick_mut<'a, T>(mut slice: &'a mut [T], sorted: &[usize]) -> Vec<&'a mut T> {
 
 /// Validates a configuration.
 pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
+    let known = Policy::names();
+    for p in &cfg.counterfactual {
+        if !known.contains(p) {
+            return Err(format!("--counterfactual: unknown policy {p:?}; known: {}", known.join(", ")));
+        }
+    }
     if cfg.users == 0 {
         return Err("--users must be at least 1".into());
     }
@@ -286,7 +294,6 @@ pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
             return Err(format!("--device: the firmware takes at most {DEVICE_MAX_CANDIDATES} candidates (--batch)"));
         }
     }
-    let known = Policy::names();
     for p in &cfg.policies {
         if !known.contains(p) {
             return Err(format!("unknown policy {p:?}; known: {}", known.join(", ")));
@@ -394,11 +401,14 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
         }
     }
     let d = OwnedDenominators::of(&world);
-    // Every run: a policy in the real world, or engagement-only in a counterfactual one.
+    // Every run: a policy in the real world, or in a counterfactual one.
     let mut jobs: Vec<(&Policy, Option<CreatorKind>)> = policies.iter().map(|p| (p, None)).collect();
-    let counterfactual_policy =
-        policies.iter().find(|p| p.name == COUNTERFACTUAL_POLICY).filter(|_| cfg.counterfactual && device.is_none());
-    if let Some(p) = counterfactual_policy {
+    let counterfactual_policies: Vec<&Policy> = if device.is_some() {
+        Vec::new()
+    } else {
+        policies.iter().filter(|p| cfg.counterfactual.contains(&p.name)).collect()
+    };
+    for &p in &counterfactual_policies {
         jobs.extend(CreatorKind::INAUTHENTIC.iter().map(|&k| (p, Some(k))));
     }
 
@@ -433,7 +443,7 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             let params = WorldParams { without_gaming: Some(kind), ..cfg.world.clone() };
             let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, params);
             let (run, sessions) = run_policy(&world, cfg, policy, &model, None, progress);
-            let name = format!("{COUNTERFACTUAL_POLICY}_without_{}_gaming", kind.name());
+            let name = format!("{}_without_{}_gaming", policy.name, kind.name());
             return Ok((finish(&name, &run, &OwnedDenominators::of(&world)), sessions, None));
         }
         let check = device.clone().map(|d| DeviceCheck::new(d, &model, policy, world.users.len()));
@@ -478,10 +488,15 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             None => results.push(m),
         }
     }
-    let counterfactual = counterfactual_policy.map(|p| {
-        let with = results.iter().find(|m| m.name == p.name).expect("the policy ran in the real world");
-        Counterfactual::new(with, &without_gaming)
-    });
+    // Jobs list each counterfactual policy's five runs together, in `counterfactual_policies` order.
+    let counterfactuals = counterfactual_policies
+        .iter()
+        .zip(without_gaming.chunks(CreatorKind::INAUTHENTIC.len()))
+        .map(|(p, runs)| {
+            let with = results.iter().find(|m| m.name == p.name).expect("the policy ran in the real world");
+            Counterfactual::new(with, runs)
+        })
+        .collect();
     let sim_s = sim_started.elapsed().as_secs_f64();
     Ok(Summary {
         schema_version: 1,
@@ -492,7 +507,7 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
         threads: rayon::current_num_threads(),
         world: world.stats(),
         policies: results,
-        counterfactual,
+        counterfactuals,
         device_check: device_report,
     })
 }

@@ -92,7 +92,9 @@ fn pods_and_bought_followers_raise_their_share_under_engagement_only() {
     // (`sim::Counterfactual`). Measured at seed 42: pods 26.1 % of the top 10 against 3.3 %
     // without their scripted engagement (7.9x), bought-follower accounts 1.98 % against
     // 0.92 % without the purchase (2.1x; 2.2x to 3.6x at seeds 1, 2, 3 and 7).
-    let c = summary().counterfactual.as_ref().expect("the default run has the counterfactual runs");
+    let s = summary();
+    assert_eq!(s.counterfactuals.len(), 1, "the default run has engagement-only's counterfactual runs");
+    let c = &s.counterfactuals[0];
     assert_eq!(c.policy, "engagement_only");
     assert_eq!(c.kinds.len(), CreatorKind::INAUTHENTIC.len());
     let eo = policy("engagement_only");
@@ -204,7 +206,8 @@ fn summary_json_and_reports_follow_the_documented_schema() {
             assert!(!p[field].is_null(), "{field} missing in {}", p["name"]);
         }
     }
-    let cf = &json["counterfactual"];
+    let cf = &json["counterfactuals"][0];
+    assert_eq!(json["counterfactuals"].as_array().unwrap().len(), 1);
     assert_eq!(cf["policy"], "engagement_only");
     let kinds = cf["kinds"].as_array().unwrap();
     assert_eq!(kinds.len(), 5);

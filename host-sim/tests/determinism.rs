@@ -38,3 +38,26 @@ fn same_seed_same_results_on_one_or_several_threads() {
     let other = run_on(2, 12);
     assert_ne!(one, other, "a different seed should change the results");
 }
+
+#[test]
+fn counterfactual_runs_follow_the_chosen_policies() {
+    let cfg =
+        CompareConfig { counterfactual: ["tiktok", "engagement_only", "x"].map(String::from).to_vec(), ..small(3) };
+    let s = run_compare(&cfg, &NoProgress).unwrap();
+    // x does not run, so it has no counterfactual; the others come in `policies` order, each
+    // with its real-world shares, five kinds and as many sessions as the real world.
+    let names: Vec<&str> = s.counterfactuals.iter().map(|c| c.policy.as_str()).collect();
+    assert_eq!(names, ["engagement_only", "tiktok"]);
+    for c in &s.counterfactuals {
+        let real = s.policy(&c.policy).unwrap();
+        assert_eq!(c.kinds.len(), 5);
+        for g in &c.kinds {
+            assert_eq!(g.top10_share, real.inauthentic_top10_by_kind[&g.kind]);
+            assert_eq!(g.sessions, real.sessions, "same sessions in every world");
+        }
+    }
+    let unknown = CompareConfig { counterfactual: vec!["nope".into()], ..small(3) };
+    assert!(run_compare(&unknown, &NoProgress).unwrap_err().contains("--counterfactual"));
+    let none = CompareConfig { counterfactual: Vec::new(), ..small(3) };
+    assert!(run_compare(&none, &NoProgress).unwrap().counterfactuals.is_empty());
+}

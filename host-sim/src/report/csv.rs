@@ -95,23 +95,25 @@ pub fn write(s: &Summary, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     out.push(save(dir, "inauthentic_by_kind.csv", &t)?);
 
-    if let Some(c) = &s.counterfactual {
+    if !s.counterfactuals.is_empty() {
         let mut t = String::from(
             "policy,kind,top10_share,top10_share_without_gaming,top10_gain,\
              inauthentic_top10_share_without_gaming,sessions_without_gaming\n",
         );
-        for g in &c.kinds {
-            let gain = g.top10_gain.map_or_else(String::new, |x| format!("{x:.6}"));
-            let _ = writeln!(
-                t,
-                "{},{},{:.6},{:.6},{gain},{:.6},{}",
-                c.policy,
-                g.kind,
-                g.top10_share,
-                g.top10_share_without_gaming,
-                g.inauthentic_top10_share_without_gaming,
-                g.sessions
-            );
+        for c in &s.counterfactuals {
+            for g in &c.kinds {
+                let gain = g.top10_gain.map_or_else(String::new, |x| format!("{x:.6}"));
+                let _ = writeln!(
+                    t,
+                    "{},{},{:.6},{:.6},{gain},{:.6},{}",
+                    c.policy,
+                    g.kind,
+                    g.top10_share,
+                    g.top10_share_without_gaming,
+                    g.inauthentic_top10_share_without_gaming,
+                    g.sessions
+                );
+            }
         }
         out.push(save(dir, "counterfactual.csv", &t)?);
     }

@@ -31,7 +31,7 @@ pub fn render(s: &Summary) -> String {
             100.0 * m.ad_load,
         );
     }
-    if let Some(c) = &s.counterfactual {
+    for c in &s.counterfactuals {
         let _ = writeln!(
             t,
             "\nwhat gaming buys under {}: share of its top-10 positions held by each kind's items, \
