@@ -130,11 +130,12 @@ struct CompareArgs {
     no_plots: bool,
     /// Policies that also run in five counterfactual worlds, each the same world with one kind
     /// of inauthentic account not gaming: what its gaming buys it under them (comma-separated;
-    /// only those among the policies that run; five runs each). Never with --device.
-    #[arg(long, value_delimiter = ',', default_value = "engagement_only")]
+    /// only those among the policies that run, in the policies' order; five runs each). None
+    /// with --device.
+    #[arg(long, value_delimiter = ',', default_value = "engagement_only", conflicts_with = "device")]
     counterfactual: Vec<String>,
     /// No counterfactual runs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "counterfactual")]
     no_counterfactual: bool,
     /// No progress bar.
     #[arg(long)]
@@ -250,7 +251,8 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         policies: a.policies,
         shortlist: a.shortlist,
         device: a.device,
-        counterfactual: if a.no_counterfactual { Vec::new() } else { a.counterfactual },
+        // What runs is what the summary's configuration records.
+        counterfactual: if a.no_counterfactual || a.device.is_some() { Vec::new() } else { a.counterfactual },
         world: edgerank_sim::world::WorldParams {
             like_social_proof: a.like_social_proof,
             ..edgerank_sim::world::WorldParams::default()
@@ -279,6 +281,13 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         cfg.users, cfg.seed, cfg.warmup_days, cfg.days, summary.sessions, summary.elapsed_s, summary.sessions_per_second, summary.threads
     );
     let _ = write!(out, "{}", report::table::render(&summary));
+    if !cfg.counterfactual.is_empty() && summary.counterfactuals.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nno counterfactual runs: none of --counterfactual {} is among the policies",
+            cfg.counterfactual.join(",")
+        );
+    }
     if let Some(d) = &summary.device_check {
         let _ = writeln!(
             out,

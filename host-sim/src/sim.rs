@@ -229,8 +229,9 @@ pub struct Summary {
     pub world: WorldStats,
     /// One entry per policy, in run order.
     pub policies: Vec<PolicyMetrics>,
-    /// What each kind's gaming buys it under each policy of `config.counterfactual` that ran
-    /// (engagement-only by default; none with `--no-counterfactual`).
+    /// What each kind's gaming buys it under each policy of `config.counterfactual` that ran,
+    /// in the policies' order (engagement-only by default; none with `--no-counterfactual` or
+    /// `--device`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub counterfactuals: Vec<Counterfactual>,
     /// With `--device`: rank calls sent to the device and how many were byte-identical to

@@ -91,7 +91,7 @@ fn pods_and_bought_followers_raise_their_share_under_engagement_only() {
     // Engagement-only again in the same world where only one kind of account does not game
     // (`sim::Counterfactual`). Measured at seed 42: pods 26.1 % of the top 10 against 3.3 %
     // without their scripted engagement (7.9x), bought-follower accounts 1.98 % against
-    // 0.92 % without the purchase (2.1x; 2.2x to 3.6x at seeds 1, 2, 3 and 7).
+    // 0.92 % without the purchase (2.14x; 2.2x to 3.6x at seeds 1, 2, 3 and 7).
     let s = summary();
     assert_eq!(s.counterfactuals.len(), 1, "the default run has engagement-only's counterfactual runs");
     let c = &s.counterfactuals[0];

@@ -98,7 +98,7 @@ pub fn write(s: &Summary, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     if !s.counterfactuals.is_empty() {
         let mut t = String::from(
             "policy,kind,top10_share,top10_share_without_gaming,top10_gain,\
-             inauthentic_top10_share_without_gaming,sessions_without_gaming\n",
+             inauthentic_top10_share_without_gaming,sessions\n",
         );
         for c in &s.counterfactuals {
             for g in &c.kinds {

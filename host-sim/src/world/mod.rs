@@ -382,7 +382,8 @@ mod tests {
             match kind {
                 // Social proof of the bought followers drew some of the real world's follows.
                 CreatorKind::BoughtFollowers => assert!(follows_removed > 0),
-                CreatorKind::FollowFarm => {}
+                // And the harvested followers' social proof.
+                CreatorKind::FollowFarm => assert!(follows_removed > 0),
                 _ => assert_eq!(follows_removed, 0, "{kind:?}"),
             }
         }
