@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::world::CreatorKind;
+use crate::world::{CreatorKind, World, HOUR};
 
 /// Positions tracked for "watch time along a session".
 pub const SESSION_POSITIONS: usize = 100;
@@ -400,13 +400,45 @@ impl PolicyRun {
 }
 
 /// Inputs to [`finish`] that come from the world.
-pub struct Denominators<'a> {
+pub struct Denominators {
     /// Creators eligible for the exposure Gini.
-    pub gini_creators: &'a [bool],
+    pub gini_creators: Vec<bool>,
     /// Eligible organic items per reach hour.
-    pub reach_items: &'a [u64; REACH_HOURS],
+    pub reach_items: [u64; REACH_HOURS],
     /// Eligible small-creator items per reach hour.
-    pub reach_items_small: &'a [u64; REACH_HOURS],
+    pub reach_items_small: [u64; REACH_HOURS],
+}
+
+impl Denominators {
+    /// Creators eligible for the exposure Gini (non-advertisers that posted organic items in
+    /// the window) and organic items eligible for each reach hour.
+    pub fn of(world: &World) -> Self {
+        let gini_creators: Vec<bool> = (0..world.creators.len())
+            .map(|c| {
+                world.creators[c].kind != CreatorKind::Advertiser
+                    && world.creator_items[c].iter().any(|&i| {
+                        world.items[i as usize].created_at >= world.warmup_end && !world.items[i as usize].sponsored
+                    })
+            })
+            .collect();
+        let mut reach_items = [0u64; REACH_HOURS];
+        let mut reach_items_small = [0u64; REACH_HOURS];
+        for it in &world.items {
+            if it.sponsored || it.created_at < world.warmup_end {
+                continue;
+            }
+            let small = world.creators[it.creator as usize].is_small_honest();
+            for h in 0..REACH_HOURS {
+                if it.created_at + (h as u32 + 1) * HOUR <= world.end {
+                    reach_items[h] += 1;
+                    if small {
+                        reach_items_small[h] += 1;
+                    }
+                }
+            }
+        }
+        Denominators { gini_creators, reach_items, reach_items_small }
+    }
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -424,14 +456,14 @@ pub fn finish(
     refresh: &str,
     integrity: bool,
     run: &PolicyRun,
-    d: &Denominators<'_>,
+    d: &Denominators,
 ) -> PolicyMetrics {
     let a = &run.acc;
     let s = a.sessions as f64;
     let imp = a.impressions as f64;
     let engagements = (a.likes + a.comments + a.shares + a.saves + a.follows) as f64;
     let negatives = (a.hides + a.see_fewer + a.reports) as f64;
-    let exposure: Vec<u64> = run.exposure.iter().zip(d.gini_creators).filter(|(_, e)| **e).map(|(x, _)| *x).collect();
+    let exposure: Vec<u64> = run.exposure.iter().zip(&d.gini_creators).filter(|(_, e)| **e).map(|(x, _)| *x).collect();
     let mut cum = 0.0;
     let watch_along: Vec<f64> = a
         .pos_watch
@@ -501,8 +533,8 @@ pub fn finish(
             })
             .collect(),
         watch_along_session_s: watch_along,
-        reach_first_hours: cumulative(&run.reach, d.reach_items),
-        reach_first_hours_small: cumulative(&run.reach_small, d.reach_items_small),
+        reach_first_hours: cumulative(&run.reach, &d.reach_items),
+        reach_first_hours_small: cumulative(&run.reach_small, &d.reach_items_small),
     }
 }
 

@@ -3,8 +3,8 @@
 //! ([`Counterfactual`]).
 //!
 //! Runs go a few at a time (as many as there are threads, so memory holds that many runs'
-//! users, and the worlds of counterfactual ones). Within a run, time advances in ticks: at each tick the server applies
-//! scripted activity and updates its pools, the tick's sessions run in parallel (one task per
+//! users, and the worlds of counterfactual ones). Within a run, time advances in ticks: at
+//! each tick the server applies scripted activity and updates its pools, the tick's sessions run in parallel (one task per
 //! user, each reading the same counter snapshot), and their views are merged back in user
 //! order. No result depends on thread scheduling.
 
@@ -18,8 +18,8 @@ use crate::device::check::{DeviceCheck, DeviceConfig, DeviceKind, DeviceReport, 
 use crate::metrics::{self, Denominators, PolicyMetrics, PolicyRun, REACH_HOURS};
 use crate::policy::{Policy, MAX_BATCH, MAX_PAGE};
 use crate::server::{RateBasis, Server};
-use crate::session::{run_session, SessionEnv, TaskOut, UserDyn, MEASURED, SMALL_FOLLOWERS};
-use crate::world::{CreatorKind, World, WorldParams, WorldStats, HOUR};
+use crate::session::{run_session, SessionEnv, TaskOut, UserDyn, MEASURED};
+use crate::world::{Creator, CreatorKind, World, WorldParams, WorldStats, HOUR};
 
 /// Settings of a comparison run.
 #[derive(Clone, Debug, Serialize)]
@@ -80,13 +80,12 @@ impl Default for CompareConfig {
 pub const DEFAULT_COUNTERFACTUAL_POLICY: &str = "engagement_only";
 
 /// What gaming buys each kind of inauthentic account under one policy (engagement-only by
-/// default). For each
-/// kind, the world is generated again with [`WorldParams::without_gaming`] set to it: the
-/// same accounts, posts, users and sessions, but bought-follower accounts bought none and
-/// follow farms harvest no follow-backs (both also lose the follows that social proof drew
-/// to them), and pods, coordinated groups and reshare-bot networks leave their members',
-/// clients' and network's posts alone (posting bots still post on their schedule: the posts
-/// are the accounts' own). Everything else games as usual, so the kinds
+/// default). For each kind, the world is generated again with [`WorldParams::without_gaming`]
+/// set to it: the same accounts, posts, users and sessions, but bought-follower accounts
+/// bought none and follow farms harvest no follow-backs (both also lose the follows that
+/// social proof drew to them), and pods, coordinated groups and reshare-bot networks leave
+/// their members', clients' and network's posts alone (posting bots still post on their
+/// schedule: the posts are the accounts' own). Everything else games as usual, so the kinds
 /// still compete with each other for the top 10. The policy ranks every world; a kind's share
 /// of the top-10 positions in the real world divided by its share in its counterfactual world
 /// is what its gaming raised that share by.
@@ -140,55 +139,6 @@ impl Counterfactual {
     /// The entry of one kind.
     pub fn kind(&self, kind: CreatorKind) -> Option<&GamingGain> {
         self.kinds.iter().find(|g| g.kind == kind.name())
-    }
-}
-
-/// [`Denominators`] of one world, owned.
-pub struct OwnedDenominators {
-    gini_creators: Vec<bool>,
-    reach_items: [u64; REACH_HOURS],
-    reach_items_small: [u64; REACH_HOURS],
-}
-
-impl OwnedDenominators {
-    /// Creators eligible for the exposure Gini and items eligible for each reach hour.
-    pub fn of(world: &World) -> Self {
-        let gini_creators: Vec<bool> = (0..world.creators.len())
-            .map(|c| {
-                world.creators[c].kind != CreatorKind::Advertiser
-                    && world.creator_items[c].iter().any(|&i| {
-                        world.items[i as usize].created_at >= world.warmup_end && !world.items[i as usize].sponsored
-                    })
-            })
-            .collect();
-        let mut reach_items = [0u64; REACH_HOURS];
-        let mut reach_items_small = [0u64; REACH_HOURS];
-        for it in &world.items {
-            if it.sponsored || it.created_at < world.warmup_end {
-                continue;
-            }
-            let cr = &world.creators[it.creator as usize];
-            let small = cr.kind == CreatorKind::Honest
-                && cr.initial_active_followers + cr.static_followers() <= SMALL_FOLLOWERS;
-            for h in 0..REACH_HOURS {
-                if it.created_at + (h as u32 + 1) * HOUR <= world.end {
-                    reach_items[h] += 1;
-                    if small {
-                        reach_items_small[h] += 1;
-                    }
-                }
-            }
-        }
-        OwnedDenominators { gini_creators, reach_items, reach_items_small }
-    }
-
-    /// Borrowed, as [`metrics::finish`] takes them.
-    pub fn as_ref(&self) -> Denominators<'_> {
-        Denominators {
-            gini_creators: &self.gini_creators,
-            reach_items: &self.reach_items,
-            reach_items_small: &self.reach_items_small,
-        }
     }
 }
 
@@ -318,11 +268,7 @@ pub fn run_policy(
     }
     let mut users: Vec<UserDyn> = world.users.iter().map(|u| UserDyn::new(&u.initial_follows)).collect();
     let mut run = PolicyRun::new(world.creators.len());
-    let small: Vec<bool> = world
-        .creators
-        .iter()
-        .map(|c| c.kind == CreatorKind::Honest && c.initial_active_followers + c.static_followers() <= SMALL_FOLLOWERS)
-        .collect();
+    let small: Vec<bool> = world.creators.iter().map(Creator::is_small_honest).collect();
     let mut cursor = 0;
     let mut sessions = 0u64;
     let mut t0 = world.start;
@@ -401,7 +347,7 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             p.set_shortlist(shortlist);
         }
     }
-    let d = OwnedDenominators::of(&world);
+    let d = Denominators::of(&world);
     // Every run: a policy in the real world, or in a counterfactual one.
     let mut jobs: Vec<(&Policy, Option<CreatorKind>)> = policies.iter().map(|p| (p, None)).collect();
     let counterfactual_policies: Vec<&Policy> = if device.is_some() {
@@ -436,8 +382,8 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             crate::policy::Refresh::PerSession => "per_session",
             crate::policy::Refresh::Never => "never",
         };
-        let finish = |name: &str, run: &PolicyRun, d: &OwnedDenominators| {
-            metrics::finish(name, &policy.profile_name, refresh, policy.integrity(), run, &d.as_ref())
+        let finish = |name: &str, run: &PolicyRun, d: &Denominators| {
+            metrics::finish(name, &policy.profile_name, refresh, policy.integrity(), run, d)
         };
         if let Some(kind) = without {
             // Generated here, so that only the running ones are in memory.
@@ -445,7 +391,7 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, params);
             let (run, sessions) = run_policy(&world, cfg, policy, &model, None, progress);
             let name = format!("{}_without_{}_gaming", policy.name, kind.name());
-            return Ok((finish(&name, &run, &OwnedDenominators::of(&world)), sessions, None));
+            return Ok((finish(&name, &run, &Denominators::of(&world)), sessions, None));
         }
         let check = device.clone().map(|d| DeviceCheck::new(d, &model, policy, world.users.len()));
         let (run, sessions) = run_policy(&world, cfg, policy, &model, check.as_ref(), progress);

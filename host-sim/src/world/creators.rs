@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::{topic_weights, GroupCounts, User, WorldParams, WORLD_TOPICS};
 use crate::rng::{self, Stream};
+use crate::session::SMALL_FOLLOWERS;
 
 /// What kind of account a creator is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -131,6 +132,13 @@ impl Creator {
     /// Followers that are not simulated users (dormant, bought and harvested).
     pub fn static_followers(&self) -> u32 {
         self.dormant_followers + self.fake_followers + self.reciprocal_followers
+    }
+
+    /// An honest creator with at most [`SMALL_FOLLOWERS`] followers at the start (simulated
+    /// and static): whose reach `small_creator_reach` and the small-creator reach curves
+    /// follow.
+    pub fn is_small_honest(&self) -> bool {
+        self.kind == CreatorKind::Honest && self.initial_active_followers + self.static_followers() <= SMALL_FOLLOWERS
     }
 }
 
