@@ -341,6 +341,9 @@ fn arb_request() -> impl Strategy<Value = Request> {
         })
 }
 
+/// Most candidates of [`large_batches_rank_as_the_naive_reference`].
+const LARGE: usize = 1_500;
+
 /// 256 cases by default (the whole file stays well under 30 s in debug builds); set
 /// `PROPTEST_CASES` for a longer run.
 fn config() -> ProptestConfig {
@@ -370,6 +373,35 @@ proptest! {
             session.push(c).unwrap();
         }
         prop_assert_eq!(session.finish::<K>(req.k).unwrap(), feed);
+    }
+
+    /// Batches of thousands, where a full shortlist leaves most candidates out from their light
+    /// pass dot product alone (before the integrity rules): the same page as the naive
+    /// reference, which light-scores every candidate exactly and sorts them all.
+    #[test]
+    fn large_batches_rank_as_the_naive_reference(
+        now in arb_now(),
+        seeds in prop::collection::vec(any::<u64>(), 300..=LARGE),
+        events in prop::collection::vec(any::<u64>(), 0..48),
+        profile in arb_profile(),
+    ) {
+        let model = Model::default();
+        let user = build_user(&events, now);
+        let cands: Vec<Candidate> = seeds
+            .iter()
+            .enumerate()
+            .map(|(i, seed)| {
+                let c = candidate_from_seed(*seed, now);
+                // One in eight may be sponsored (half of them would be otherwise).
+                let flags = if i % 8 == 0 { c.flags } else { CandidateFlags(c.flags.0 & !CandidateFlags::SPONSORED) };
+                Candidate { item_id: i as u32, flags, ..c }
+            })
+            .collect();
+        let ctx = RankContext { model: &model, profile: &profile, user: &user, now };
+        let feed = pipeline::rank::<LARGE, K>(&ctx, &cands, K).unwrap();
+        check_feed(&ctx, &cands, K, &feed);
+        let reference = reference_default(&ctx, &cands, K);
+        prop_assert_eq!(feed.items.as_slice(), reference.as_slice());
     }
 
     /// A smaller page is a prefix of a larger one: the rules at a position never look ahead.

@@ -216,6 +216,8 @@ impl LogScore {
     pub const ZERO_VALUE: Self = Self(i32::MIN);
     /// The value 1.
     pub const ONE_VALUE: Self = Self(0);
+    /// The lowest score above zero (2^-1024): scaling never takes a non-zero score below it.
+    pub const FLOOR: Self = Self(LOG_FLOOR);
 
     /// Multiplies the value by a factor (adds logarithms; saturating; zero stays zero).
     #[inline]

@@ -51,9 +51,18 @@ pub struct Admitted {
     pub integrity: Factor,
 }
 
-/// Decides whether a candidate may be shown at `now`.
+/// Decides whether a candidate may be shown at `now`: [`screen`], then [`check_integrity`].
 #[inline]
 pub fn admit(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Result<Admitted, FilterReason> {
+    screen(c, user, profile, now).and_then(|admitted| check_integrity(admitted, c, profile))
+}
+
+/// Every filter but the integrity drop: the clock (future, age cut) and the user's state
+/// (seen, muted or blocked, "see fewer"). The result's `integrity` is 1 until
+/// [`check_integrity`] computes it; a rank session with a full shortlist runs that only for
+/// candidates that could still enter the shortlist undemoted.
+#[inline]
+pub fn screen(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Result<Admitted, FilterReason> {
     let age_s = if c.created_at > now {
         if c.created_at - now > FUTURE_TOLERANCE_S {
             return Err(FilterReason::FromFuture);
@@ -75,12 +84,19 @@ pub fn admit(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Re
             MuteKind::SeeFewer => fatigue_factor(profile, now.saturating_sub(r.at))?,
         },
     };
-    // Last: the integrity rules are the most work, and most candidates are decided above.
+    Ok(Admitted { age_s, fatigue, integrity: Factor::ONE })
+}
+
+/// The integrity drop, after [`screen`]: computes the rules' product into `admitted` and
+/// drops the candidate if it is below [`integrity::DROP_BELOW`]. Last, because the rules are
+/// the most work of the filters.
+#[inline]
+pub fn check_integrity(admitted: Admitted, c: &Candidate, profile: &Profile) -> Result<Admitted, FilterReason> {
     let integrity = integrity::factor(profile, c, &mut NoTrace);
     if integrity < integrity::DROP_BELOW {
         return Err(FilterReason::Inauthentic);
     }
-    Ok(Admitted { age_s, fatigue, integrity })
+    Ok(Admitted { integrity, ..admitted })
 }
 
 /// X's fatigue rule: filtered for `filter_days`, then linear from `start_factor` to 1 over

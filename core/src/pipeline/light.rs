@@ -48,6 +48,10 @@ pub struct LightPass {
     constant: Score,
     /// Binary exponent of the dot product: `sum = constant + dot * 2^shift`.
     shift: i32,
+    /// `floor(2^60 / scale)` of the profile's negative-total rule (`u64::MAX` without
+    /// negative weights, scale 0): inverts the rule in [`LightPass::dot_floor`] without a
+    /// division.
+    negative_reciprocal: u64,
 }
 
 /// `value = mant * 2^exp`, a non-negative real as an integer and an exponent.
@@ -116,9 +120,11 @@ impl LightPass {
             top_exp = top_exp.max(g.exp);
             constant = constant.saturating_add(weight.times(value));
         }
+        let negative_scale = profile.negative_rule().1;
+        let negative_reciprocal = if negative_scale > 0 { (1u64 << 60) / negative_scale as u64 } else { u64::MAX };
         if top_exp == i32::MIN {
             // No weighted head: every light score is the constant.
-            return LightPass { weights: [Weight(0); FEATURES], constant, shift: 0 };
+            return LightPass { weights: [Weight(0); FEATURES], constant, shift: 0, negative_reciprocal };
         }
         // Coefficient j = sum over heads of g * w[j], at the largest slope's exponent; a
         // product g * w is below 2^45 and twelve of them below 2^49.
@@ -145,13 +151,26 @@ impl LightPass {
             *w = Weight(rounded.clamp(-(i16::MAX as i64), i16::MAX as i64) as i16);
         }
         // Q11 weights times Q13 features: a Q24 logit.
-        LightPass { weights, constant, shift: top_exp + drop - 24 }
+        LightPass { weights, constant, shift: top_exp + drop - 24, negative_reciprocal }
+    }
+
+    /// The dot product of the features with the light pass's coefficients: what
+    /// [`LightPass::linear`] scales and offsets, and what [`LightPass::dot_floor`] bounds.
+    #[inline]
+    pub fn dot<D: Dot>(&self, x: &[Feature; FEATURES]) -> i32 {
+        D::dot(0, x, &self.weights)
     }
 
     /// The sum of the heads' tangents, in [`Score`] units.
     #[inline]
     pub fn linear<D: Dot>(&self, x: &[Feature; FEATURES]) -> Score {
-        self.constant.saturating_add(scaled_score(D::dot(0, x, &self.weights), self.shift))
+        self.linear_of_dot(self.dot::<D>(x))
+    }
+
+    /// [`LightPass::linear`] from [`LightPass::dot`]: non-decreasing in `dot`.
+    #[inline]
+    fn linear_of_dot(&self, dot: i32) -> Score {
+        self.constant.saturating_add(scaled_score(dot, self.shift))
     }
 
     /// The light score: [`LightPass::linear`] through the profile's negative-total rule, times
@@ -159,6 +178,99 @@ impl LightPass {
     #[inline]
     pub fn score<D: Dot>(&self, profile: &Profile, x: &[Feature; FEATURES], product: Factor) -> LogScore {
         profile.finish_base(self.linear::<D>(x)).scaled(product)
+    }
+
+    /// [`LightPass::score`] from [`LightPass::dot`]: non-decreasing in `dot` and in `product`
+    /// (every step is: the scaling, the negative-total rule, `log2_q20`, adding logarithms).
+    #[inline]
+    pub fn score_of_dot(&self, profile: &Profile, dot: i32, product: Factor) -> LogScore {
+        profile.finish_base(self.linear_of_dot(dot)).scaled(product)
+    }
+
+    /// A dot product below which no light score beats `key`: every `dot < dot_floor(..)`
+    /// gives `score_of_dot(profile, dot, product) <= key` for every `product <= max_product`.
+    /// `i64::MIN` when there is none.
+    ///
+    /// A rank session uses it to leave a candidate out of a full shortlist from its dot
+    /// product alone, before its multipliers, the integrity rules and a logarithm: `key` is
+    /// the shortlist's worst, `max_product` a bound of the multipliers (see
+    /// [`Profile::max_multipliers`]). The bound is the light score's chain inverted step by
+    /// step, 2^-10 in log2 on the safe side of the approximations' errors, and then checked
+    /// exactly at `dot_floor - 1` (the score is non-decreasing in `dot`): a miss gives
+    /// `i64::MIN`, never a wrong rejection. About 30 instructions and one `2^y`, once per
+    /// change of the shortlist's worst.
+    ///
+    /// ```
+    /// use edgerank_core::model::{Model, PortableDot};
+    /// use edgerank_core::num::{Factor, LogScore};
+    /// use edgerank_core::pipeline::light::LightPass;
+    /// use edgerank_core::profile::{Platform, Profile};
+    ///
+    /// let model = Model::default();
+    /// let profile = Profile::compile(Platform::X.config()).unwrap();
+    /// let light = LightPass::new(&model, &profile);
+    /// let key = LogScore::from_value(0.02);
+    /// let floor = light.dot_floor(&profile, key, Factor::ONE);
+    /// assert!(floor > i32::MIN as i64 && floor < i32::MAX as i64);
+    /// assert!(light.score_of_dot(&profile, (floor - 1) as i32, Factor::ONE) <= key);
+    /// assert!(light.score_of_dot(&profile, (floor + 10_000) as i32, Factor::ONE) > key);
+    /// ```
+    pub fn dot_floor(&self, profile: &Profile, key: LogScore, max_product: Factor) -> i64 {
+        const NONE: i64 = i64::MIN;
+        // A light score is `from_q32(lin) + product` (lin: the negative-total rule's Q32
+        // value), raised to the score floor if below it: at most `key` when `key` is above the
+        // floor and log2_q20(lin) <= y.
+        if key <= LogScore::FLOOR {
+            return NONE;
+        }
+        let y_q20 = key.0 as i64 + (32 << 20) - max_product.0 as i64;
+        // lin below 2^(y - 2^-10) qualifies: log2_q20 is monotone and within 5e-6 of log2,
+        // `2^y` within 4e-5 relative (6e-5 in log2).
+        let y_q16 = (y_q20 >> 4) - 64;
+        let lin_below: i64 = if y_q16 < 0 {
+            return NONE;
+        } else if y_q16 >= 48 << 16 {
+            1 << 48 // above any lin (a Score is below 2^46)
+        } else {
+            let (mant, n) = crate::num::exp2_parts(y_q16 as i32);
+            if n < 15 {
+                (mant >> (15 - n)) as i64
+            } else {
+                (mant as i64) << (n - 15)
+            }
+        };
+        // The negative-total rule inverted: the Score sums whose lin is below `lin_below`.
+        let offset = crate::profile::POSITIVE_OFFSET.0;
+        let sum_below = if lin_below > offset {
+            lin_below - offset // negative sums map below the offset
+        } else if lin_below <= 0 {
+            return NONE;
+        } else {
+            // lifted * scale >> 40 < lin when lifted < lin 2^40 / scale; the reciprocal is
+            // rounded down, so the product is at most that (lin < 2^23, so it fits 2^47).
+            // Without negative weights (reciprocal 2^64 - 1) every negative sum maps to 0.
+            let lifted_below = ((lin_below as u128 * self.negative_reciprocal as u128) >> 20) as i64;
+            (lifted_below - profile.negative_rule().0).min(0)
+        };
+        if sum_below <= Score::MIN.0 {
+            return NONE;
+        }
+        // The scaling inverted: sum = constant + x, x = dot scaled by 2^shift.
+        let x_below = sum_below - self.constant.0;
+        let floor = if self.shift <= 0 {
+            // x = dot >> k (floor): x < r exactly when dot < r 2^k.
+            let k = (-self.shift).min(31);
+            x_below.clamp(-(1 << 32), 1 << 32) << k
+        } else {
+            // x = dot 2^s: x < r exactly when dot < floor((r - 1) / 2^s) + 1.
+            ((x_below - 1) >> self.shift.min(62)) + 1
+        };
+        let floor = floor.clamp(i32::MIN as i64, i32::MAX as i64 + 1);
+        // The exact check: every step above is non-decreasing in `dot`.
+        if floor > i32::MIN as i64 && self.score_of_dot(profile, (floor - 1) as i32, max_product) > key {
+            return NONE;
+        }
+        floor
     }
 }
 
@@ -220,6 +332,60 @@ mod tests {
                 assert!((got - want).abs() <= 3e-5 * mass, "{platform:?}: {got} vs {want}");
             }
         }
+    }
+
+    #[test]
+    fn dot_floor_rejects_only_dot_products_that_cannot_beat_the_key_and_is_tight() {
+        // Keys are light scores of random dot products under random multipliers, so they
+        // cover both sides of the negative-total rule; the exact floor is found by bisection
+        // (the score is non-decreasing in the dot product).
+        let model = Model::default();
+        let mut next = crate::util::xorshift32(0x9e37_79b9);
+        let (mut checked, mut none) = (0, 0);
+        for platform in Platform::ALL {
+            for reply_and_network in [false, true] {
+                let mut config = platform.config();
+                if reply_and_network {
+                    // Factors above 1 raise the multipliers' bound.
+                    config.reply_factor = 1.5;
+                    config.out_of_network_factor = 2.5;
+                }
+                let profile = Profile::compile(config).unwrap();
+                let light = LightPass::new(&model, &profile);
+                let max = profile.max_multipliers();
+                for _ in 0..500 {
+                    let dot = (next() as i32) >> (next() % 8);
+                    let product = Factor(max.0 - (next() % (12 << 20)) as i32);
+                    let key = light.score_of_dot(&profile, dot, product);
+                    let floor = light.dot_floor(&profile, key, max);
+                    if floor == i64::MIN {
+                        none += 1;
+                        continue;
+                    }
+                    checked += 1;
+                    let above = |d: i64| light.score_of_dot(&profile, d as i32, max) > key;
+                    // The smallest dot product whose score beats the key (i32::MAX + 1: none).
+                    let (mut lo, mut hi) = (i32::MIN as i64, i32::MAX as i64 + 1);
+                    while lo < hi {
+                        let mid = lo + (hi - lo) / 2;
+                        if above(mid) {
+                            hi = mid;
+                        } else {
+                            lo = mid + 1;
+                        }
+                    }
+                    assert!(floor <= lo, "{platform:?}: floor {floor} above the exact {lo} for {key:?}");
+                    // Tight: at the floor the score is within 2^-9 (in log2) of the key, where
+                    // the negative-total rule's Q32 value is above 2^12 (below, its integer
+                    // steps are coarser than that).
+                    if floor > i32::MIN as i64 && floor <= i32::MAX as i64 && key.0 > -(20 << 20) {
+                        let at = light.score_of_dot(&profile, floor as i32, max);
+                        assert!(at.0 >= key.0 - (1 << 11), "{platform:?}: {at:?} at the floor, key {key:?}");
+                    }
+                }
+            }
+        }
+        assert!(none * 100 <= checked, "{none} keys without a floor, {checked} with one");
     }
 
     #[test]

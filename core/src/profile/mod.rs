@@ -363,6 +363,8 @@ pub struct Profile {
     pub(crate) age_shift: u32,
     pub(crate) oon_factor: Factor,
     pub(crate) reply_factor: Factor,
+    /// See [`Profile::max_multipliers`].
+    pub(crate) max_multipliers: Factor,
     /// Diversity factors for k = 0..DIVERSITY_STEPS, then the floor.
     pub(crate) author_steps: [Factor; DIVERSITY_STEPS + 1],
     pub(crate) kind_steps: [Factor; DIVERSITY_STEPS + 1],
@@ -623,6 +625,7 @@ impl Profile {
             age_shift: slot_age_shift,
             oon_factor,
             reply_factor,
+            max_multipliers,
             author_steps,
             kind_steps,
             in_network_min_share_q16,
@@ -635,6 +638,10 @@ impl Profile {
         *slot_age_shift = age_shift;
         *oon_factor = factor(config.out_of_network_factor)?;
         *reply_factor = factor(config.reply_factor)?;
+        // The age factor stays between two of the table's nodes; fatigue and the integrity
+        // rules are at most 1.
+        let max_age_factor = self.age_table.iter().copied().max().unwrap_or(Factor::ONE);
+        *max_multipliers = max_age_factor.then((*oon_factor).max(Factor::ONE)).then((*reply_factor).max(Factor::ONE));
         *author_steps = diversity_steps(&config.author_diversity)?;
         *kind_steps = diversity_steps(&config.kind_diversity)?;
         *in_network_min_share_q16 = (unit_interval(config.in_network_min_share)? * 65536.0) as u32;
@@ -689,6 +696,7 @@ impl Profile {
         age_shift: 0,
         oon_factor: Factor::ONE,
         reply_factor: Factor::ONE,
+        max_multipliers: Factor::ONE,
         author_steps: [Factor::ONE; DIVERSITY_STEPS + 1],
         kind_steps: [Factor::ONE; DIVERSITY_STEPS + 1],
         in_network_min_share_q16: 0,
@@ -746,6 +754,21 @@ impl Profile {
             let lifted = (sum.0 + self.negative_mass).max(0);
             Score::saturate((lifted * self.negative_scale_q40) >> 40).min_with(POSITIVE_OFFSET.0 - 1)
         }
+    }
+
+    /// The negative-total rule's parameters: the negative mass (Score units) and the scale
+    /// (Q40) that maps a lifted negative sum below [`POSITIVE_OFFSET`].
+    #[inline]
+    pub(crate) fn negative_rule(&self) -> (i64, i64) {
+        (self.negative_mass, self.negative_scale_q40)
+    }
+
+    /// A bound of the product of the non-positional multipliers (`score::multipliers`): the
+    /// age table's largest node (the age factor stays between two nodes), times the network
+    /// and reply factors where above 1; fatigue and the integrity rules are at most 1.
+    #[inline]
+    pub fn max_multipliers(&self) -> Factor {
+        self.max_multipliers
     }
 
     /// Age-decay factor for a post `age_s` seconds old.
@@ -1077,6 +1100,33 @@ mod tests {
                         assert_eq!(replaced, Err(e));
                         assert_eq!(active, tiktok);
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn max_multipliers_bounds_every_age_network_and_reply_factor() {
+        let mut next = crate::util::xorshift32(0x0bad_cafe);
+        for platform in Platform::ALL {
+            for (oon, reply) in [(None, None), (Some(2.5), Some(0.5)), (Some(0.3), Some(1.7))] {
+                let mut config = platform.config();
+                config.out_of_network_factor = oon.unwrap_or(config.out_of_network_factor);
+                config.reply_factor = reply.unwrap_or(config.reply_factor);
+                let max_age = config.age.max_age_s;
+                let p = Profile::compile(config).unwrap();
+                let max = p.max_multipliers();
+                for i in 0..5_000u32 {
+                    // Every age up to a minute, then random ones up to the cut.
+                    let age = if i < 60 { i } else { next() % (max_age + 1) };
+                    let mut product = p.age_factor(age);
+                    if next() & 1 == 0 {
+                        product = product.then(p.oon_factor);
+                    }
+                    if next() & 1 == 0 {
+                        product = product.then(p.reply_factor);
+                    }
+                    assert!(product <= max, "{platform:?} at {age} s: {product:?} above {max:?}");
                 }
             }
         }
