@@ -184,7 +184,13 @@ impl LightPass {
     /// (every step is: the scaling, the negative-total rule, `log2_q20`, adding logarithms).
     #[inline]
     pub fn score_of_dot(&self, profile: &Profile, dot: i32, product: Factor) -> LogScore {
-        profile.finish_base(self.linear_of_dot(dot)).scaled(product)
+        self.base_of_dot(profile, dot).scaled(product)
+    }
+
+    /// [`LightPass::score_of_dot`] before the multipliers.
+    #[inline]
+    pub fn base_of_dot(&self, profile: &Profile, dot: i32) -> LogScore {
+        profile.finish_base(self.linear_of_dot(dot))
     }
 
     /// A dot product below which no light score beats `key`: every `dot < dot_floor(..)`
