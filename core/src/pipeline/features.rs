@@ -47,7 +47,15 @@ pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES]
     // One division per candidate: a reciprocal of the denominator's top 16 bits (rounded),
     // with at least 15 significant bits, then a multiply per rate: relative error < 1e-4.
     let t = (32 - crate::num::leading_zeros(denom)).saturating_sub(16);
-    let d = if t == 0 { denom } else { (denom >> t) + ((denom >> (t - 1)) & 1) };
+    let d = if crate::util::BRANCHLESS {
+        // The same value as one expression for every `t` (0 included): whether `t` is 0
+        // follows the item's impressions, which no branch predictor learns.
+        (denom >> t) + ((denom >> t.saturating_sub(1)) & u32::from(t != 0))
+    } else if t == 0 {
+        denom
+    } else {
+        (denom >> t) + ((denom >> (t - 1)) & 1)
+    };
     let inv = (1u32 << 31) / d; // d >= 32, so inv <= 2^26
     let rate_q31 = |count: u32| crate::num::mul_shr_capped(count.min(denom), inv, t);
     // Rounding right shift.

@@ -166,8 +166,9 @@ pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot
     shortlist: bool,
     /// The light pass, built when the shortlist first fills.
     light: Option<LightPass>,
-    /// Early rejection's dot product floor.
+    /// Early rejection's dot product floors: the shortlist's, and the exploration gate's.
     reject: RejectBelow,
+    gate_reject: RejectBelow,
     /// With a shortlist: the organic pool's candidates waiting for the full model. Each
     /// pool entry names its slot here in its `score` field until [`RankSession::finish`]
     /// replaces the slots with the full scores (see `slotted`).
@@ -202,7 +203,8 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             ctx,
             shortlist: shortlist != 0,
             light: None,
-            reject: RejectBelow { dot: i64::MIN, key: LogScore::ZERO_VALUE },
+            reject: RejectBelow { dot: i32::MIN, key: LogScore::ZERO_VALUE },
+            gate_reject: RejectBelow { dot: i32::MIN, key: LogScore::ZERO_VALUE },
             waiting: heapless::Vec::new(),
             slotted: true,
             light_only: 0,
@@ -248,9 +250,14 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         // before multipliers, and its multipliers but the integrity rules'.
         let mut early = None;
         if early_reject {
-            if let (Some(light), false) = (&self.light, sponsored || explore) {
+            if let (Some(light), false) = (&self.light, sponsored) {
+                // An exploration candidate also has the exploration gate to pass: it is left
+                // out only if it can pass neither (the gate's worst also only rises).
+                let gate_worst = self.exploration_gate_worst();
                 let dot = light.dot::<D>(&x);
-                if self.reject.cannot_enter(light, ctx.profile, self.organic.next_evicted(), dot) {
+                if self.reject.cannot_enter(light, ctx.profile, self.organic.next_evicted().map(|e| e.key), dot)
+                    && (!explore || self.gate_reject.cannot_enter(light, ctx.profile, gate_worst, dot))
+                {
                     self.light_only += 1;
                     return Ok(());
                 }
@@ -258,7 +265,9 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
                 // rules run only if that could enter.
                 let base = light.base_of_dot(ctx.profile, dot);
                 let undemoted = score::multipliers(ctx.profile, c, admitted);
-                if !self.organic.admits(base.scaled(undemoted), index) {
+                let bound = base.scaled(undemoted);
+                let passes_gate = explore && gate_worst.is_none_or(|worst| bound > worst);
+                if !self.organic.admits(bound, index) && !passes_gate {
                     self.light_only += 1;
                     return Ok(());
                 }
@@ -328,6 +337,17 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     #[inline(always)]
     fn count_filtered(&mut self, admitted: Result<filter::Admitted, FilterReason>) -> Option<filter::Admitted> {
         admitted.map_err(|reason| self.stats.filtered[reason as usize] += 1).ok()
+    }
+
+    /// The light score an exploration candidate must beat to pass the exploration gate once it
+    /// is full (`None` before: every candidate passes).
+    #[inline]
+    fn exploration_gate_worst(&self) -> Option<LogScore> {
+        if self.exploration_gate.is_full() {
+            self.exploration_gate.peek().copied()
+        } else {
+            None
+        }
     }
 
     /// Whether an exploration candidate of light score `light` goes on to the full model: it
@@ -484,9 +504,11 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
 }
 
 /// Light pass dot products below `dot` cannot enter the full shortlist: the
-/// [`LightPass::dot_floor`] of `key`, a worst key the shortlist has had (`i64::MIN` before).
+/// [`LightPass::dot_floor`] of `key`, a worst key the shortlist has had (`i32::MIN` before).
 struct RejectBelow {
-    dot: i64,
+    /// The floor, capped to i32 (at `i32::MAX`, the largest dot product is kept: on the safe
+    /// side, and 8 bytes where an i64 took 16).
+    dot: i32,
     key: LogScore,
 }
 
@@ -496,15 +518,16 @@ impl RejectBelow {
     /// shortlist is full, so the floor of an earlier worst still holds: it is recomputed only
     /// when it does not already decide, and the worst has changed since.
     #[inline]
-    fn cannot_enter(&mut self, light: &LightPass, profile: &Profile, worst: Option<&PoolEntry>, dot: i32) -> bool {
-        if i64::from(dot) < self.dot {
+    fn cannot_enter(&mut self, light: &LightPass, profile: &Profile, worst: Option<LogScore>, dot: i32) -> bool {
+        if dot < self.dot {
             return true;
         }
         match worst {
-            Some(worst) if worst.key != self.key => {
-                self.key = worst.key;
-                self.dot = light.dot_floor(profile, worst.key, profile.max_multipliers());
-                i64::from(dot) < self.dot
+            Some(worst) if worst != self.key => {
+                self.key = worst;
+                let floor = light.dot_floor(profile, worst, profile.max_multipliers());
+                self.dot = floor.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                dot < self.dot
             }
             _ => false,
         }
@@ -529,13 +552,12 @@ fn is_exploration_candidate(profile: &Profile, c: &Candidate, age_s: u32) -> boo
     let e = &profile.config().exploration;
     let small = |a: &crate::input::AuthorSignals| a.followers <= e.max_followers;
     let new = |a: &crate::input::AuthorSignals| a.impressions < e.max_author_impressions;
-    if cfg!(target_os = "none") {
-        // A microcontroller counts instructions, and its branches are cheap: stop early.
-        e.slots != 0 && small(&c.author) && new(&c.author) && age_s < e.max_age_s
-    } else {
-        // A host: `&`, not `&&`. The outcomes follow the authors, which no branch predictor
-        // learns (a fifth of a host's mispredictions at N = 4,096 were these tests).
+    if crate::util::BRANCHLESS {
+        // `&`, not `&&`: the outcomes follow the authors, which no branch predictor learns (a
+        // fifth of a host's mispredictions at N = 4,096 were these tests).
         e.slots != 0 && small(&c.author) & new(&c.author) & (age_s < e.max_age_s)
+    } else {
+        e.slots != 0 && small(&c.author) && new(&c.author) && age_s < e.max_age_s
     }
 }
 /// Ranks a batch held in memory: at most `N` candidates in, at most `k <= K` items out.
