@@ -384,8 +384,9 @@ proptest! {
         seeds in prop::collection::vec(any::<u64>(), 300..=LARGE),
         events in prop::collection::vec(any::<u64>(), 0..48),
         profile in arb_profile(),
+        model in arb_model(),
+        split in 0.0f64..1.0,
     ) {
-        let model = Model::default();
         let user = build_user(&events, now);
         let cands: Vec<Candidate> = seeds
             .iter()
@@ -402,6 +403,19 @@ proptest! {
         check_feed(&ctx, &cands, K, &feed);
         let reference = reference_default(&ctx, &cands, K);
         prop_assert_eq!(feed.items.as_slice(), reference.as_slice());
+
+        // A page built part way through the stream leaves the session (and its floors) valid:
+        // the same final page and counts.
+        let mut session = RankSession::<LARGE>::new(ctx);
+        let cut = (cands.len() as f64 * split) as usize;
+        for c in &cands[..cut] {
+            session.push(c).unwrap();
+        }
+        session.finish::<K>(K).unwrap();
+        for c in &cands[cut..] {
+            session.push(c).unwrap();
+        }
+        prop_assert_eq!(session.finish::<K>(K).unwrap(), feed);
     }
 
     /// A smaller page is a prefix of a larger one: the rules at a position never look ahead.

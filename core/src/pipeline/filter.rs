@@ -59,8 +59,9 @@ pub fn admit(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Re
 
 /// Every filter but the integrity drop: the clock (future, age cut) and the user's state
 /// (seen, muted or blocked, "see fewer"). The result's `integrity` is 1 until
-/// [`check_integrity`] computes it; a rank session with a full shortlist runs that only for
-/// candidates that could still enter the shortlist undemoted.
+/// [`check_integrity`] computes it; with early rejection (`pipeline::EARLY_REJECT_AFTER`) a
+/// rank session runs that only for candidates that could still enter the shortlist (or pass
+/// the exploration gate) undemoted.
 #[inline]
 pub fn screen(c: &Candidate, user: &UserState, profile: &Profile, now: u32) -> Result<Admitted, FilterReason> {
     let age_s = if c.created_at > now {

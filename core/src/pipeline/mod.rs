@@ -56,16 +56,19 @@ pub const SPONSORED_POOL: usize = 8;
 /// top, not a cap: in random order about `16 (1 + ln(n / 16))` of `n` pass, and all of them
 /// if their light scores arrive in increasing order; the final best 16 always pass.
 pub const EXPLORATION_SHORTLIST: usize = 16;
-/// Early rejection: once a session has received this many candidates and its shortlist is
-/// full, an organic candidate whose light score could not beat the shortlist's worst under
-/// any multipliers is left out from the light pass's dot product alone
-/// ([`light::LightPass::dot_floor`]), before the integrity rules, its multipliers and a
-/// logarithm. The page is the same; the candidate counts as `shortlist_skipped` whatever the
-/// integrity rules would have found. Late in a large batch nearly every candidate is left out
-/// this way, and the integrity rules are a host's least predictable branches (at N = 4,096 it
-/// saves a fifth of the time); early on the shortlist's worst still rises quickly, and the
-/// floor's recomputations and the features of candidates the integrity rules would have
-/// dropped cost more than it saves.
+/// Early rejection (sessions of capacity above [`EARLY_REJECT_MIN_CAPACITY`]): once a session
+/// has received this many candidates and its shortlist is full, an organic candidate whose
+/// light score could not beat the shortlist's worst under any multipliers is left out from
+/// the light pass's dot product alone ([`light::LightPass::dot_floor`]), before the integrity
+/// rules, its multipliers and a logarithm; one that passes is left out if its exact light
+/// score but for the integrity factor (at most 1) cannot beat it, before the integrity rules.
+/// An exploration candidate is left out only if it can pass neither the shortlist nor the
+/// exploration gate. The page is the same; the candidate counts as `shortlist_skipped`
+/// whatever the integrity rules would have found. Late in a large batch nearly every
+/// candidate is left out this way, and the integrity rules are a host's least predictable
+/// branches (at N = 4,096 it saves a fifth of the time); early on the shortlist's worst still
+/// rises quickly, and the floor's recomputations and the features of candidates the integrity
+/// rules would have dropped cost more than it saves.
 pub const EARLY_REJECT_AFTER: u32 = 4 * MAX_SHORTLIST as u32;
 /// Sessions of this capacity `N` or less are built without early rejection: a batch of 256
 /// (a microcontroller's) has too few candidates past [`EARLY_REJECT_AFTER`] to repay its code
@@ -108,10 +111,11 @@ pub struct RankStats {
     pub pool_overflow: u32,
     /// Candidates that passed the filters but not the light pass: the shortlist (the best by
     /// light score, or none with a zero-capacity pool) left them out, so the full model never
-    /// ran on them. Once the shortlist is full, a candidate whose light score could not beat
-    /// its worst under any multipliers is left out before the integrity rules run, and counts
-    /// here even if they would have dropped it: `filtered[Inauthentic]` counts the candidates
-    /// the rules dropped among those they ran on.
+    /// ran on them. With early rejection ([`EARLY_REJECT_AFTER`]: sessions of capacity above
+    /// 256, from the 193rd candidate), a candidate left out before the integrity rules run
+    /// counts here even if they would have dropped it, and `filtered[Inauthentic]` counts the
+    /// candidates the rules dropped among those they ran on: the same batch can split its
+    /// counts differently in a session of 256 and in a larger one (the page is the same).
     /// `received` = filtered + `scored` + `shortlist_skipped`.
     pub shortlist_skipped: u32,
 }
@@ -503,8 +507,9 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     }
 }
 
-/// Light pass dot products below `dot` cannot enter the full shortlist: the
-/// [`LightPass::dot_floor`] of `key`, a worst key the shortlist has had (`i32::MIN` before).
+/// Light pass dot products below `dot` cannot beat a worst key (the full shortlist's, or the
+/// full exploration gate's): the [`LightPass::dot_floor`] of `key`, a worst key it has had
+/// (`i32::MIN` before).
 struct RejectBelow {
     /// The floor, capped to i32 (at `i32::MAX`, the largest dot product is kept: on the safe
     /// side, and 8 bytes where an i64 took 16).
