@@ -180,6 +180,9 @@ pub struct RankSession<'a, const N: usize, const P: usize = DEFAULT_POOL, D: Dot
     /// True while the organic entries' `score` fields hold slots in `waiting`; false once
     /// `finish` has scored them (a later `push` turns them back into slots).
     slotted: bool,
+    /// True after `finish` until the next `push`: the pools are sorted by score, not heaps
+    /// (the next `push` restores them; a rank call that ends with its page never does).
+    pools_sorted: bool,
     /// Shortlist candidates that did not get the full model at `push` (all but the exploration
     /// candidates that passed the gate): light-scored, and among those, in the shortlist at
     /// the last `finish`.
@@ -211,6 +214,7 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             gate_reject: RejectBelow { dot: i32::MIN, key: LogScore::ZERO_VALUE },
             waiting: heapless::Vec::new(),
             slotted: true,
+            pools_sorted: false,
             light_only: 0,
             light_only_shortlisted: 0,
             organic: if shortlist == 0 { Pool::new() } else { Pool::with_limit(shortlist) },
@@ -229,6 +233,12 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     pub fn push(&mut self, c: &Candidate) -> Result<(), RankError> {
         if self.stats.received as usize >= N {
             return Err(RankError::TooManyCandidates { capacity: N as u32 });
+        }
+        if self.pools_sorted {
+            self.organic.restore();
+            self.exploration.restore();
+            self.sponsored.restore();
+            self.pools_sorted = false;
         }
         let index = self.stats.received;
         self.stats.received += 1;
@@ -500,9 +510,8 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             k,
             &mut items,
         );
-        self.organic.restore();
-        self.exploration.restore();
-        self.sponsored.restore();
+        // The pools stay sorted until a `push` needs them as heaps again.
+        self.pools_sorted = true;
         Ok(RankedFeed { items, stats })
     }
 }
