@@ -174,7 +174,10 @@ impl LightPass {
     }
 
     /// The light score: [`LightPass::linear`] through the profile's negative-total rule, times
-    /// the non-positional multipliers' `product`.
+    /// the non-positional multipliers' `product`. The same value as
+    /// [`LightPass::score_of_dot`] of [`LightPass::dot`], written out rather than calling it:
+    /// through that call the compiler inlines this function into the Cortex-M4F's rank loop,
+    /// which cost 11 instructions per candidate and 0.6 KB of text (measured).
     #[inline]
     pub fn score<D: Dot>(&self, profile: &Profile, x: &[Feature; FEATURES], product: Factor) -> LogScore {
         profile.finish_base(self.linear::<D>(x)).scaled(product)
