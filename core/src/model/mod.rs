@@ -178,9 +178,10 @@ const MAX_BIAS_RAW: i32 = 64 << 24;
 impl Model {
     /// Checks the invariants the scorer relies on.
     ///
-    /// The accumulator bound: features are clamped to |x| <= 4.0 (raw 2^14), so a head's
-    /// Q24 sum is at most `|bias| + sum |w| * 2^14`; a valid model keeps that below 2^31, so
-    /// the dot product cannot overflow whatever the candidate.
+    /// The accumulator bound: a feature is an `i16` (|raw| <= 2^15; the feature builder
+    /// clamps to 32,767, but any [`Feature`] a caller passes counts), so a head's Q24 sum is
+    /// at most `|bias| + sum |w| * 2^15`; a valid model keeps that below 2^31, so the dot
+    /// product cannot overflow whatever the features.
     #[inline]
     pub fn validate(&self) -> Result<(), BlobError> {
         if self.magic != MODEL_MAGIC {
@@ -194,7 +195,7 @@ impl Model {
                 return Err(BlobError::OutOfRange);
             }
             let l1: i64 = row.iter().map(|w| (w.0 as i64).abs()).sum();
-            let bound = (bias.0 as i64).abs() + l1 * Feature::CLAMP as i64;
+            let bound = (bias.0 as i64).abs() + l1 * (i16::MIN as i64).abs();
             if bound >= i32::MAX as i64 {
                 return Err(BlobError::OutOfRange);
             }
@@ -499,15 +500,23 @@ mod tests {
 
     #[test]
     fn extreme_features_cannot_overflow_a_valid_model() {
-        // The largest-L1 valid row, against features at the clamp with matching signs.
-        let mut m = Model::default();
-        let per = ((i32::MAX as i64 - 1) / (Feature::CLAMP as i64) / FEATURES as i64) as i16;
-        m.weights[0] = [Weight(per); FEATURES];
-        m.bias[0] = Logit(0);
-        m.validate().expect("at the bound");
-        let x = [Feature(Feature::CLAMP as i16); FEATURES];
-        let exact: i64 = FEATURES as i64 * per as i64 * Feature::CLAMP as i64;
-        assert_eq!(m.logit(0, &x).0 as i64, exact);
+        // The largest-L1 valid rows, against the most negative and most positive i16
+        // features with matching signs (the builder clamps to +-32,767; a caller may pass
+        // i16::MIN).
+        for sign in [1i16, -1] {
+            let mut m = Model::default();
+            let per = ((i32::MAX as i64 - 1) / 32_768 / FEATURES as i64) as i16;
+            m.weights[0] = [Weight(sign * per); FEATURES];
+            m.bias[0] = Logit(0);
+            m.validate().expect("at the bound");
+            for x in [Feature(i16::MIN), Feature(i16::MAX)] {
+                let exact: i64 = FEATURES as i64 * (sign * per) as i64 * x.0 as i64;
+                assert_eq!(m.logit(0, &[x; FEATURES]).0 as i64, exact);
+            }
+            // One more unit on every weight reaches 2^31 with i16::MIN features: refused.
+            m.weights[0] = [Weight(sign * (per + 1)); FEATURES];
+            assert_eq!(m.validate(), Err(BlobError::OutOfRange));
+        }
     }
 
     #[test]
