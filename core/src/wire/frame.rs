@@ -82,7 +82,8 @@ fn cobs_encode_in_place(buf: &mut [u8], from: usize, n: usize) -> Option<usize> 
 
 /// Decodes one frame's bytes (without the delimiter), in place.
 ///
-/// Errors, checked in this order: [`FrameError::Cobs`], [`FrameError::Truncated`] (no
+/// Errors, checked in this order: [`FrameError::Cobs`] (including a zero byte anywhere in
+/// `frame`), [`FrameError::Truncated`] (no
 /// version byte, or too short for a checksum), [`FrameError::UnsupportedVersion`],
 /// [`FrameError::BadChecksum`], [`FrameError::Malformed`] (see [`decode_checked`]: the same on
 /// every pointer width).
@@ -94,6 +95,11 @@ pub fn decode_frame<T: DeserializeOwned + Serialize>(frame: &mut [u8]) -> Result
 /// [`decode_frame`]).
 #[inline]
 fn versioned_payload(frame: &mut [u8]) -> Result<&[u8], FrameError> {
+    // COBS output holds no zero byte: one inside is a delimiter the caller did not split on,
+    // and the decoder would stop there and drop whatever follows.
+    if frame.contains(&0) {
+        return Err(FrameError::Cobs);
+    }
     let n = cobs::decode_in_place(frame).map_err(|_| FrameError::Cobs)?;
     let payload = frame.get(..n).ok_or(FrameError::Cobs)?;
     match payload.first() {
@@ -256,6 +262,23 @@ mod tests {
         ];
         all.iter().for_each(each);
         all
+    }
+
+    /// A zero byte inside a frame is a delimiter the caller missed: the frame is refused,
+    /// not decoded up to the zero with the rest dropped.
+    #[test]
+    fn a_frame_with_a_zero_inside_is_refused() {
+        let mut scratch = [0u8; MAX_PAYLOAD];
+        let mut out = [0u8; MAX_FRAME];
+        let envelope = Envelope::new(7, Request::Ping);
+        let frame = encode_frame(&envelope, &mut scratch, &mut out).unwrap();
+        let frame = &frame[..frame.len() - 1];
+        let mut whole = heapless::Vec::<u8, 64>::from_slice(frame).unwrap();
+        assert_eq!(decode_frame::<Envelope<Request>>(&mut whole.clone()), Ok(envelope));
+        whole.extend_from_slice(&[0x00, 0x42, 0x99, 0x13]).unwrap();
+        assert_eq!(decode_frame::<Envelope<Request>>(&mut whole.clone()), Err(FrameError::Cobs));
+        let mut place = Envelope::new(1, Request::Ping);
+        assert_eq!(decode_request_frame(&mut whole, &mut place), Err(FrameError::Cobs));
     }
 
     /// `decode_request_frame` accepts and refuses what `decode_frame` does, with the same
