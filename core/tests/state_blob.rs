@@ -94,6 +94,18 @@ fn an_unsupported_version_is_refused_the_same_way() {
 }
 
 #[test]
+fn a_state_whose_author_stamps_run_ahead_of_its_event_counter_is_refused() {
+    // The LRU stamps are event counts: a stamp above the counter would pin its author in the
+    // table (never the least recently used again).
+    let mut forged = user(&[4 | 1 << 63, 5, 6]);
+    assert!(forged.known_authors() > 0);
+    forged.events = 0;
+    let mut buf = [0u8; STATE_BLOB_MAX];
+    let bytes = encode_checked(&forged, &mut buf).unwrap().to_vec();
+    assert_eq!(agree(&bytes, user(&[7, 8])), Err(BlobError::OutOfRange));
+}
+
+#[test]
 fn every_single_byte_substitution_gets_the_same_answer() {
     // A state with a full mute list and short ids (a short blob, so every byte can be tried),
     // each byte replaced by values that hit varint and length edges (a mute list of 33

@@ -163,21 +163,35 @@ impl UserState {
             FeedbackKind::Unmute => self.mutes.remove(fb.author_id),
             _ => {}
         }
-        self.events = self.events.wrapping_add(1).max(1);
+        // Saturating: the LRU stamps then never run backwards (a wrapped counter would make
+        // the newest entries the first evicted), and stay within the counter as a restored
+        // state must.
+        self.events = self.events.saturating_add(1);
         self.last_event_at = self.last_event_at.max(fb.at);
         if let Some((topic_reward, author_reward)) = rewards(fb.kind) {
             if let Some(t) = self.topics.get_mut(fb.topic as usize) {
                 *t = ema(*t, topic_reward, LEARNING.topic_shift);
             }
             // Fade the session interest to this event's time (as `session_interest` reads
-            // it), then move this topic's. An event older than the latest one fades nothing.
-            let halvings = fb.at.saturating_sub(self.session_at) / SESSION_HALF_LIFE_S;
-            if halvings > 0 {
-                for v in self.session.iter_mut() {
-                    *v = fade(*v, halvings);
+            // it), then move this topic's. The session clock advances in whole half-lives,
+            // keeping the remainder: were it set to each event's time, events less than a
+            // half-life apart would never fade anything. An event dated before the clock (a
+            // clock set back, or events out of order) moves it back, fading nothing: a clock
+            // that only rose would stop fading for good after one event dated in the future.
+            if fb.at < self.session_at {
+                self.session_at = fb.at;
+            } else {
+                let halvings = half_lives(fb.at - self.session_at);
+                if halvings > 0 {
+                    for v in self.session.iter_mut() {
+                        *v = fade(*v, halvings);
+                    }
                 }
+                // A session faded to nothing (after 15 halvings every Q13 value is) has no
+                // clock to keep: a new one starts at this event.
+                let empty = self.session.iter().all(|v| v.raw() == 0);
+                self.session_at = if empty { fb.at } else { self.session_at + halvings * SESSION_HALF_LIFE_S };
             }
-            self.session_at = self.session_at.max(fb.at);
             if let Some(t) = self.session.get_mut(fb.topic as usize) {
                 *t = ema(*t, topic_reward, LEARNING.session_shift);
             }
@@ -233,10 +247,12 @@ mod tests {
         let now = 1180;
         let v = u.session_interest(2, now).raw();
         assert!(v as i32 > Feature::ONE.raw() as i32 * 9 / 10, "{v}");
-        // Halved per whole half-life since the latest event, toward zero; then gone.
-        assert_eq!(u.session_interest(2, now + SESSION_HALF_LIFE_S - 1).raw(), v);
-        assert_eq!(u.session_interest(2, now + SESSION_HALF_LIFE_S).raw(), v >> 1);
-        assert_eq!(u.session_interest(2, now + 3 * SESSION_HALF_LIFE_S).raw(), v >> 3);
+        // Halved per whole half-life of the session clock, which started at the first event
+        // (1000), toward zero; then gone.
+        assert_eq!(u.session_at(), 1000);
+        assert_eq!(u.session_interest(2, 1000 + SESSION_HALF_LIFE_S - 1).raw(), v);
+        assert_eq!(u.session_interest(2, 1000 + SESSION_HALF_LIFE_S).raw(), v >> 1);
+        assert_eq!(u.session_interest(2, 1000 + 3 * SESSION_HALF_LIFE_S).raw(), v >> 3);
         assert_eq!(u.session_interest(2, now + 3 * 3600).raw(), 0);
         // Other topics and unknown topics are neutral.
         assert_eq!(u.session_interest(3, now).raw(), 0);
@@ -251,6 +267,51 @@ mod tests {
         assert!(u.session_interest(2, now + 3 * 3600).raw() < 0);
         // The long-term interest does not fade.
         assert!(u.topic_interest(2).raw() > Feature::ONE.raw() / 2);
+    }
+
+    #[test]
+    fn session_interest_fades_between_events_less_than_a_half_life_apart() {
+        // Topic 2 once, then events on topic 3 every 599 s for two hours: topic 2 fades as
+        // if no event had come (12 halvings), and so does a read at the same time.
+        let watch = |topic, at| Feedback {
+            topic,
+            at,
+            ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) })
+        };
+        let mut u = UserState::new();
+        u.apply(&watch(2, 10_000)).unwrap();
+        let start = u.session_interest(2, 10_000).raw();
+        assert_eq!(start, Feature::ONE.raw() / 2);
+        let mut quiet = u.clone();
+        let mut at = 10_000;
+        while at + 599 <= 10_000 + 12 * SESSION_HALF_LIFE_S {
+            at += 599;
+            u.apply(&watch(3, at)).unwrap();
+        }
+        let end = 10_000 + 12 * SESSION_HALF_LIFE_S;
+        assert_eq!(u.session_interest(2, end).raw(), start >> 12);
+        assert_eq!(quiet.session_interest(2, end).raw(), start >> 12);
+        // An event on another topic at `end` folds the same fading in.
+        quiet.apply(&watch(3, end)).unwrap();
+        assert_eq!(quiet.session_interest_stored(2).raw(), start >> 12);
+    }
+
+    #[test]
+    fn session_interest_keeps_fading_after_events_dated_in_the_future_or_a_clock_set_back() {
+        let watch = |at| Feedback { at, ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) }) };
+        for future in [u32::MAX, 2_000_000_000] {
+            let mut u = UserState::new();
+            u.apply(&watch(future)).unwrap();
+            // The device's clock is at one million seconds: its next event restarts the
+            // session clock there, and the interest then fades as usual.
+            u.apply(&watch(1_000_000)).unwrap();
+            let v = u.session_interest(2, 1_000_000).raw();
+            assert!(v > 0);
+            assert_eq!(u.session_interest(2, 1_000_000 + 3 * SESSION_HALF_LIFE_S).raw(), v >> 3);
+            u.apply(&Feedback { topic: 3, ..watch(1_000_000 + 3 * SESSION_HALF_LIFE_S) }).unwrap();
+            assert_eq!(u.session_interest_stored(2).raw(), v >> 3);
+            assert_eq!(u.session_interest(2, 1_000_000 + 20 * SESSION_HALF_LIFE_S).raw(), 0);
+        }
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub struct UserState {
     /// average of the same rewards (real-time intent, as on-device re-rankers use it).
     #[serde(with = "crate::util::serde_array")]
     pub(crate) session: [Feature; TOPICS],
-    /// Time of the latest event folded into `session`, seconds.
+    /// The session clock, seconds: `session` holds the values as of this time. Events advance
+    /// it in whole half-lives (an event dated before it moves it back to the event).
     pub(crate) session_at: u32,
     pub(crate) authors: AuthorTable,
     pub(crate) mutes: MuteList,
@@ -85,8 +86,10 @@ impl UserState {
     }
 
     /// Session-level interest in a topic at time `now`, in [-1, 1]: the stored value halved
-    /// (toward zero) once per whole [`SESSION_HALF_LIFE_S`] elapsed since the latest event, so
-    /// it is gone 14 half-lives (2 h 20 min) after the user stops. Unknown topics are neutral.
+    /// (toward zero) once per whole [`SESSION_HALF_LIFE_S`] elapsed on the session clock
+    /// ([`Self::session_at`]), so it is gone at most 14 half-lives (2 h 20 min) after the user stops,
+    /// and a topic the user leaves fades at that pace however often other events come.
+    /// Unknown topics are neutral.
     #[inline]
     pub fn session_interest(&self, topic: u8, now: u32) -> Feature {
         match self.session.get(topic as usize) {
@@ -101,7 +104,10 @@ impl UserState {
         self.session.get(topic as usize).copied().unwrap_or(Feature(0))
     }
 
-    /// Time of the latest event folded into the session interest, seconds.
+    /// The session clock, seconds: the stored session interests are as of this time. It
+    /// starts at an event that finds every session interest at 0, advances in whole
+    /// half-lives as later events come (staying less than one half-life behind the latest),
+    /// and moves back to an event dated before it.
     #[inline]
     pub fn session_at(&self) -> u32 {
         self.session_at
@@ -158,7 +164,7 @@ impl UserState {
         let in_range = |f: &Feature| f.raw().unsigned_abs() <= Feature::ONE.raw() as u16;
         if !self.topics.iter().all(in_range)
             || !self.session.iter().all(in_range)
-            || !self.authors.is_consistent()
+            || !self.authors.is_consistent(self.events)
             || !self.mutes.is_consistent()
         {
             return Err(crate::error::BlobError::OutOfRange);

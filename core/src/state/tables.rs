@@ -85,11 +85,17 @@ impl AuthorTable {
         self.len() == 0
     }
 
+    /// Each entry in its author's set, its affinity in [-1, 1], its LRU stamp no later than
+    /// the user's event counter `events`, and no author twice (a lookup would find the first
+    /// and an update might change the other).
     #[inline]
-    pub(crate) fn is_consistent(&self) -> bool {
+    pub(crate) fn is_consistent(&self, events: u32) -> bool {
         self.slots.iter().enumerate().all(|(i, e)| {
             e.stamp == 0
-                || (self.set(e.author_id).contains(&i) && e.affinity.raw().unsigned_abs() <= Feature::ONE.raw() as u16)
+                || (self.set(e.author_id).contains(&i)
+                    && e.affinity.raw().unsigned_abs() <= Feature::ONE.raw() as u16
+                    && e.stamp <= events
+                    && !self.slots[..i].iter().any(|o| o.stamp != 0 && o.author_id == e.author_id))
         })
     }
 }
@@ -209,9 +215,12 @@ impl MuteList {
         self.filter = self.records.iter().fold(0, |f, r| f | Self::bit(r.author_id));
     }
 
+    /// The prefilter matches the records, and no author has two records (a lookup would find
+    /// the first: a block behind a "see fewer" would be ignored).
     #[inline]
     pub(crate) fn is_consistent(&self) -> bool {
         self.filter == self.records.iter().fold(0, |f, r| f | Self::bit(r.author_id))
+            && self.records.iter().enumerate().all(|(i, r)| !self.records[..i].iter().any(|o| o.author_id == r.author_id))
     }
 }
 
@@ -324,7 +333,13 @@ mod tests {
         assert_eq!(t.get(same[2]).raw(), 102);
         assert_eq!(t.get(same[4]).raw(), 7);
         assert_eq!(t.len(), 4);
-        assert!(t.is_consistent());
+        assert!(t.is_consistent(11));
+        // A stamp later than the event counter, or an author twice, is not.
+        assert!(!t.is_consistent(10));
+        let mut twice = t.clone();
+        let (a, b) = (twice.set(same[0]).start, twice.set(same[0]).start + 1);
+        twice.slots[b] = AuthorEntry { author_id: twice.slots[a].author_id, ..twice.slots[b] };
+        assert!(!twice.is_consistent(11));
     }
 
     #[test]
@@ -379,5 +394,10 @@ mod tests {
         m.remove(5);
         assert!(m.find(5).is_none());
         assert!(m.is_consistent());
+        // Two records of one author (a forged or corrupted state) are not.
+        let first = m.records[0];
+        m.records[1] = MuteRecord { kind: MuteKind::SeeFewer, ..first };
+        m.rebuild_filter();
+        assert!(!m.is_consistent());
     }
 }
