@@ -226,5 +226,53 @@ fn summary_json_and_reports_follow_the_documented_schema() {
     assert!(cf_csv.contains("\nengagement_only,bought_followers,"));
     let svg = std::fs::read_to_string(dir.join("metrics.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("oracle"));
+    // Each policy's stacked bar is on its own name's row: the bars' lengths follow the
+    // policies' inauthentic shares.
+    let svg = std::fs::read_to_string(dir.join("inauthentic_by_kind.svg")).unwrap();
+    let widths = stacked_bar_widths(&svg, &s.policies.iter().map(|m| m.name.clone()).collect::<Vec<_>>());
+    let mut by_share: Vec<(f64, f64)> =
+        s.policies.iter().zip(&widths).map(|(m, &w)| (m.inauthentic_top10_share, w)).collect();
+    by_share.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (least, most) = (by_share[0], by_share[by_share.len() - 1]);
+    assert!(most.0 > 3.0 * least.0, "{by_share:?}");
+    // Segments are drawn in whole pixels (five per bar), a few hundred for the largest share.
+    assert!(most.1 > 300.0, "{by_share:?}");
+    for (share, width) in &by_share {
+        let expected = share / most.0 * most.1;
+        assert!((width - expected).abs() <= 6.0, "share {share}: bar {width} px, expected {expected:.1} px");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The total width of the filled rectangles on the row of each name's label in a horizontal
+/// bar chart written by plotters (one `<text>` per label, one `<rect>` per bar segment).
+fn stacked_bar_widths(svg: &str, names: &[String]) -> Vec<f64> {
+    let attr = |tag: &str, name: &str| -> f64 {
+        let start = tag.find(&format!(" {name}=\"")).map(|i| i + name.len() + 3).expect("attribute");
+        tag[start..].split('"').next().unwrap().parse().expect("number")
+    };
+    // Bar segments: filled in colour (not the white background or legend box, nor the
+    // legend's outline) and taller than the legend's swatches.
+    let rects: Vec<(f64, f64, f64)> = svg
+        .split("<rect")
+        .skip(1)
+        .filter(|t| !t.contains("fill=\"#FFFFFF\"") && !t.contains("fill=\"none\""))
+        .map(|t| (attr(t, "y"), attr(t, "height"), attr(t, "width")))
+        .filter(|&(_, h, _)| h > 12.0)
+        .collect();
+    names
+        .iter()
+        .map(|name| {
+            fn body(t: &str) -> Option<&str> {
+                t.find('>').and_then(|i| t[i + 1..].split("</text>").next()).map(str::trim)
+            }
+            let label = svg
+                .split("<text")
+                .skip(1)
+                .find(|t| body(t) == Some(name.as_str()))
+                .unwrap_or_else(|| panic!("no label {name}"));
+            let y = attr(label, "y");
+            rects.iter().filter(|&&(top, h, _)| top <= y && y <= top + h).map(|r| r.2).sum()
+        })
+        .collect()
 }

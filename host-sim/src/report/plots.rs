@@ -71,7 +71,8 @@ fn bars(
         .margin(6)
         .x_label_area_size(22)
         .y_label_area_size(130)
-        .build_cartesian_2d(0f64..hi, (0..n).into_segmented())?;
+        // An integer range holds both ends: `0..n - 1` is the n rows.
+        .build_cartesian_2d(0f64..hi, (0..n.saturating_sub(1)).into_segmented())?;
     // The first policy at the top.
     let row = |i: usize| n - 1 - i;
     let label = |v: &SegmentValue<usize>| match v {
@@ -238,7 +239,7 @@ pub fn write(s: &Summary, dir: &Path) -> PlotResult<Vec<PathBuf>> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(140)
-            .build_cartesian_2d(0f64..(max * 1.15).max(1e-6), (0..n).into_segmented())?;
+            .build_cartesian_2d(0f64..(max * 1.15).max(1e-6), (0..n.saturating_sub(1)).into_segmented())?;
         let row = |i: usize| n - 1 - i;
         let label = |v: &SegmentValue<usize>| match v {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => names[row(*i)].clone(),
@@ -261,8 +262,10 @@ pub fn write(s: &Summary, dir: &Path) -> PlotResult<Vec<PathBuf>> {
                 .map(|(i, m)| {
                     let before: f64 = kinds[..k].iter().map(|kk| m.inauthentic_top10_by_kind[kk]).sum();
                     let v = m.inauthentic_top10_by_kind[kind];
+                    // Policy i on the row its name labels (the first at the top).
+                    let y = row(i);
                     let mut r = Rectangle::new(
-                        [(before, SegmentValue::Exact(i)), (before + v, SegmentValue::Exact(i + 1))],
+                        [(before, SegmentValue::Exact(y)), (before + v, SegmentValue::Exact(y + 1))],
                         c.filled(),
                     );
                     r.set_margin(4, 4, 0, 0);
