@@ -199,6 +199,16 @@ impl Progress for Bar {
     }
 }
 
+/// Creates `dir` if needed and checks that a file can be written in it, before a run whose
+/// results would otherwise be lost at the end.
+fn writable_dir(dir: &std::path::Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot write to {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(".edgerank-sim-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)
+}
+
 fn set_threads(threads: Option<usize>) -> Result<(), String> {
     if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global().map_err(|e| e.to_string())?;
@@ -208,8 +218,10 @@ fn set_threads(threads: Option<usize>) -> Result<(), String> {
 
 fn parity(a: ParityArgs) -> Result<(), String> {
     set_threads(a.threads)?;
-    if a.requests == 0 {
-        return Err("--requests must be at least 1".into());
+    // Each request's figures are kept for the summary: a bound that fits memory.
+    const MAX_REQUESTS: usize = 100_000_000;
+    if !(1..=MAX_REQUESTS).contains(&a.requests) {
+        return Err(format!("--requests must be in 1..={MAX_REQUESTS}"));
     }
     let bar = Bar::new(a.quiet);
     let report = parity::run_with_progress(&Model::default(), a.requests, a.seed, &bar);
@@ -220,7 +232,7 @@ fn parity(a: ParityArgs) -> Result<(), String> {
     } else {
         let _ = writeln!(
             out,
-            "{} requests, seed {:#x}\nKendall tau: min {:.5}, mean {:.6}\nrequests with tau >= 0.995: {:.2} %\n\
+            "{} requests, seed {}\nKendall tau: min {:.5}, mean {:.6}\nrequests with tau >= 0.995: {:.2} %\n\
              identical top-10 sets: {:.2} %\nover resolvable pairs ({:.2} % of pairs): Kendall tau min {:.5}\n\
              for scale, the reference in f32 vs f64: Kendall tau min {:.5}, requests with tau >= 0.995: {:.2} %",
             report.requests,
@@ -259,15 +271,17 @@ fn compare(a: CompareArgs) -> Result<(), String> {
         },
         ..CompareConfig::default()
     };
+    edgerank_sim::sim::validate(&cfg)?;
+    writable_dir(&a.out)?;
     let bar = Bar::new(a.quiet);
     let summary = run_compare(&cfg, &bar)?;
     bar.message("writing reports");
     let written = if a.no_plots {
-        std::fs::create_dir_all(&a.out).map_err(|e| e.to_string())?;
+        let writing = |e: std::io::Error| format!("writing {}: {e}", a.out.display());
         let json = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
-        std::fs::write(a.out.join("summary.json"), json + "\n").map_err(|e| e.to_string())?;
+        std::fs::write(a.out.join("summary.json"), json + "\n").map_err(writing)?;
         let mut w = vec![a.out.join("summary.json")];
-        w.extend(report::csv::write(&summary, &a.out).map_err(|e| e.to_string())?);
+        w.extend(report::csv::write(&summary, &a.out).map_err(writing)?);
         w
     } else {
         report::write_all(&summary, &a.out).map_err(|e| format!("writing {}: {e}", a.out.display()))?
@@ -317,10 +331,17 @@ fn train(a: TrainArgs) -> Result<(), String> {
         log_inauthentic: a.log_inauthentic,
         like_social_proof: a.like_social_proof,
     };
+    writable_dir(&a.out)?;
+    if let Some(dir) = &a.write_default {
+        // The core's model folder: written into, never created.
+        if !dir.is_dir() {
+            return Err(format!("--write-default: {} is not a directory (the core's src/model)", dir.display()));
+        }
+        writable_dir(dir)?;
+    }
     let bar = Bar::new(a.quiet);
     let trained = run_train(&cfg, &bar)?;
     bar.bar.finish_and_clear();
-    std::fs::create_dir_all(&a.out).map_err(|e| format!("creating {}: {e}", a.out.display()))?;
     let mut written = vec![a.out.join("model.blob"), a.out.join("train.json")];
     std::fs::write(&written[0], codegen::blob(&trained.model)?).map_err(|e| e.to_string())?;
     let json = serde_json::to_string_pretty(&trained.report).map_err(|e| e.to_string())?;

@@ -211,6 +211,10 @@ fn pick_mut<'a, T>(mut slice: &'a mut [T], sorted: &[usize]) -> Vec<&'a mut T> {
     out
 }
 
+/// Most simulated users in a run: user ids are 32-bit, and each user holds a device state of a
+/// few KiB (a million users take hours on a laptop and several GiB).
+pub const MAX_USERS: usize = 1_000_000;
+
 /// Validates a configuration.
 pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
     let known = Policy::names();
@@ -219,8 +223,16 @@ pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
             return Err(format!("--counterfactual: unknown policy {p:?}; known: {}", known.join(", ")));
         }
     }
-    if cfg.users == 0 {
-        return Err("--users must be at least 1".into());
+    if !(1..=MAX_USERS).contains(&cfg.users) {
+        return Err(format!("--users must be in 1..={MAX_USERS}"));
+    }
+    if let Some(shortlist) = cfg.shortlist {
+        if shortlist as usize > edgerank_core::pipeline::MAX_SHORTLIST {
+            return Err(format!(
+                "--shortlist must be 0 (every candidate gets the full model) to {} (the most a rank session holds)",
+                edgerank_core::pipeline::MAX_SHORTLIST
+            ));
+        }
     }
     if !(cfg.world.like_social_proof >= 0.0 && cfg.world.like_social_proof <= 5.0) {
         return Err("--like-social-proof must be in [0, 5]".into());
@@ -434,6 +446,10 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             Some(kind) => without_gaming.push((kind, m)),
             None => results.push(m),
         }
+    }
+    if total_sessions == 0 {
+        // Every metric would be a ratio over no session.
+        return Err("the run had no session in its measured days: try more --users or --days".into());
     }
     // Jobs list each counterfactual policy's five runs together, in `counterfactual_policies` order.
     let counterfactuals = counterfactual_policies

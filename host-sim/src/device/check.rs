@@ -161,8 +161,8 @@ impl<'a> DeviceCheck<'a> {
         let report = self.report.into_inner().expect("not poisoned");
         if self.profile.is_some() && report.rank_calls == 0 {
             return Err(format!(
-                "device check, policy {}: no rank call reached the device (the sessions did not report to the \
-                 server's observer)",
+                "device check, policy {}: no rank call reached the device (the run had no session to rank: \
+                 more --users or --days; or its sessions did not report to the server's observer)",
                 self.policy_name
             ));
         }

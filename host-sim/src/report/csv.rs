@@ -10,6 +10,9 @@ use crate::sim::Summary;
 /// Reads one scalar metric.
 pub type Getter = fn(&PolicyMetrics) -> f64;
 
+/// The columns of [`scalar_columns`] that hold counts.
+const COUNT_COLUMNS: [&str; 2] = ["sessions", "feedback_refused"];
+
 /// Scalar metric columns of `policies.csv`, in order, with their getters.
 pub fn scalar_columns() -> Vec<(&'static str, Getter)> {
     vec![
@@ -55,8 +58,13 @@ pub fn write(s: &Summary, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     t.push('\n');
     for m in &s.policies {
         let _ = write!(t, "{},{},{},{}", m.name, m.profile, m.refresh, m.integrity);
-        for (_, get) in &cols {
-            let _ = write!(t, ",{:.6}", get(m));
+        for (name, get) in &cols {
+            // Counts as integers, rates and means to six decimals.
+            if COUNT_COLUMNS.contains(name) {
+                let _ = write!(t, ",{:.0}", get(m));
+            } else {
+                let _ = write!(t, ",{:.6}", get(m));
+            }
         }
         t.push('\n');
     }

@@ -146,8 +146,8 @@ pub struct Trained {
 
 /// Validates a configuration.
 pub fn validate(cfg: &TrainConfig) -> Result<(), String> {
-    if cfg.users < 10 {
-        return Err("--users must be at least 10".into());
+    if !(10..=crate::sim::MAX_USERS).contains(&cfg.users) {
+        return Err(format!("--users must be in 10..={}", crate::sim::MAX_USERS));
     }
     if !(cfg.holdout > 0.0 && cfg.holdout < 1.0) {
         return Err("--holdout must be in (0, 1)".into());
