@@ -220,7 +220,11 @@ impl MuteList {
     #[inline]
     pub(crate) fn is_consistent(&self) -> bool {
         self.filter == self.records.iter().fold(0, |f, r| f | Self::bit(r.author_id))
-            && self.records.iter().enumerate().all(|(i, r)| !self.records[..i].iter().any(|o| o.author_id == r.author_id))
+            && self
+                .records
+                .iter()
+                .enumerate()
+                .all(|(i, r)| !self.records[..i].iter().any(|o| o.author_id == r.author_id))
     }
 }
 

@@ -73,6 +73,144 @@ mod tests {
         assert_eq!(frame.as_slice(), &[0x02, 0x03, 0x02, 0x0a, 0x06, 0x03, 0xfd, 0x59, 0x2f, 0x69, 0x00]);
     }
 
+    /// The postcard payload of `m` (no envelope, checksum or framing).
+    fn payload<T: serde::Serialize>(m: &T) -> heapless::Vec<u8, MAX_PAYLOAD> {
+        let mut buf = [0u8; MAX_PAYLOAD];
+        heapless::Vec::from_slice(postcard::to_slice(m, &mut buf).unwrap()).unwrap()
+    }
+
+    // Golden payloads of the messages' parts, derived by hand from the postcard
+    // specification: u32 and u16 as LEB128 varints (300 = ac 02), u8 as a raw byte (200 = c8),
+    // i32 zigzag-encoded then as a varint (-1 = 01, 64 = 80 01, -65 = 81 01), an enum as its
+    // variant's index then its fields, a fixed array without a length, a vec with its length
+    // first. Each field has its own value, so swapping any two changes the bytes.
+    #[test]
+    fn golden_candidate() {
+        use crate::input::{AuthorSignals, CandidateFlags, ContentKind, GlobalSignals};
+        use crate::num::{Prob, WatchRatio};
+        let c = Candidate {
+            item_id: 1,
+            author_id: 2,
+            created_at: 300,
+            duration_ms: 4,
+            kind: ContentKind::ShortVideo,
+            topic: 200,
+            flags: CandidateFlags(6),
+            global: GlobalSignals {
+                impressions: 7,
+                likes: 8,
+                comments: 9,
+                shares: 10,
+                negative: 11,
+                engagements_first_10m: 12,
+                engagements_first_2h: 13,
+                early_engager_overlap: Prob(14),
+                mean_watch_ratio: WatchRatio(15),
+                completion_rate: Prob(16),
+                skip_rate: Prob(17),
+                rewatch_rate: Prob(18),
+            },
+            author: AuthorSignals {
+                followers: 19,
+                followings: 20,
+                account_age_days: 21,
+                impressions: 22,
+                engagement_rate: Prob(23),
+                posting_regularity: Prob(24),
+            },
+        };
+        #[rustfmt::skip]
+        let expected = [
+            0x01, 0x02, 0xac, 0x02, 0x04, // ids, created_at, duration_ms
+            0x02, 0xc8, 0x06, // kind (ShortVideo), topic, flags
+            0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, // global counters
+            0x0e, 0x0f, 0x10, 0x11, 0x12, // overlap, watch ratio, completion, skip, rewatch
+            0x13, 0x14, 0x15, 0x16, 0x17, 0x18, // author
+        ];
+        assert_eq!(payload(&c).as_slice(), &expected);
+    }
+
+    #[test]
+    fn golden_feedback() {
+        use crate::num::WatchRatio;
+        use crate::state::{Feedback, FeedbackKind};
+        let watched = Feedback {
+            item_id: 1000,
+            author_id: 2,
+            topic: 250,
+            at: 4,
+            kind: FeedbackKind::Impression { watch_ratio: WatchRatio(5) },
+        };
+        assert_eq!(payload(&watched).as_slice(), &[0xe8, 0x07, 0x02, 0xfa, 0x04, 0x00, 0x05]);
+        // Variants in order: Impression, Skip, Like, Comment, Share, Save, Follow,
+        // ProfileVisit, Hide, SeeFewer, Report (10), Mute, Block, Unmute (13).
+        let report = Feedback { item_id: 1, author_id: 2, topic: 3, at: 4, kind: FeedbackKind::Report };
+        assert_eq!(payload(&report).as_slice(), &[0x01, 0x02, 0x03, 0x04, 0x0a]);
+        let unmute = Feedback { kind: FeedbackKind::Unmute, ..report };
+        assert_eq!(payload(&unmute).as_slice(), &[0x01, 0x02, 0x03, 0x04, 0x0d]);
+        // A request of two events: the variant (Feedback, 7), the count, the events.
+        let request = Request::Feedback(heapless::Vec::from_slice(&[report, unmute]).unwrap());
+        #[rustfmt::skip]
+        let expected = [0x07, 0x02, 0x01, 0x02, 0x03, 0x04, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x0d];
+        assert_eq!(payload(&request).as_slice(), &expected);
+    }
+
+    #[test]
+    fn golden_ranked_page() {
+        let item = RankedItem {
+            item_id: 1,
+            author_id: 2,
+            index: 3,
+            score: LogScore(-1),
+            unplaced: LogScore(64),
+            author_factor: Factor(-65),
+            kind_factor: Factor(0),
+            placement: Placement::Sponsored,
+        };
+        let stats = RankStats {
+            received: 200,
+            filtered: [1, 2, 3, 4, 5, 6],
+            scored: 7,
+            sponsored_below_floor: 8,
+            pool_overflow: 9,
+            shortlist_skipped: 10,
+        };
+        let page = Response::Ranked(RankedPage { items: heapless::Vec::from_slice(&[item]).unwrap(), stats });
+        #[rustfmt::skip]
+        let expected = [
+            0x06, 0x01, // Ranked (variant 6), one item
+            0x01, 0x02, 0x03, 0x01, 0x80, 0x01, 0x81, 0x01, 0x00, 0x03, // the item (Sponsored: 3)
+            0xc8, 0x01, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, // stats
+        ];
+        assert_eq!(payload(&page).as_slice(), &expected);
+    }
+
+    #[test]
+    fn golden_request_and_response_variants() {
+        // Requests: Ping, Info, LoadModel, LoadProfile, RankBegin, RankChunk, RankEnd,
+        // Feedback, Stats, ResetState.
+        assert_eq!(payload(&Request::Info).as_slice(), &[0x01]);
+        assert_eq!(payload(&Request::RankEnd).as_slice(), &[0x06]);
+        assert_eq!(payload(&Request::Stats).as_slice(), &[0x08]);
+        assert_eq!(payload(&Request::ResetState).as_slice(), &[0x09]);
+        let chunk = Request::RankChunk(heapless::Vec::from_slice(&[Candidate::default()]).unwrap());
+        // RankChunk (5), one candidate: 25 fields, all 0 (one byte each).
+        let mut expected = [0u8; 27];
+        expected[..2].copy_from_slice(&[0x05, 0x01]);
+        assert_eq!(payload(&chunk).as_slice(), &expected);
+        // Responses: Pong, Info, ModelLoaded, ProfileLoaded, RankOpen, ChunkAccepted, Ranked,
+        // FeedbackApplied, Stats, StateReset, Error.
+        assert_eq!(payload(&Response::RankOpen).as_slice(), &[0x04]);
+        assert_eq!(payload(&Response::ChunkAccepted { received: 300 }).as_slice(), &[0x05, 0xac, 0x02]);
+        assert_eq!(
+            payload(&Response::FeedbackApplied { applied: 200, total_events: 1 }).as_slice(),
+            &[0x07, 0xc8, 0x01]
+        );
+        assert_eq!(payload(&Response::StateReset).as_slice(), &[0x09]);
+        // Error (10), UnexpectedRequest (4).
+        assert_eq!(payload(&Response::Error(WireError::UnexpectedRequest)).as_slice(), &[0x0a, 0x04]);
+    }
+
     #[test]
     fn crc_is_castagnoli() {
         assert_eq!(CRC.checksum(b"123456789"), 0xE306_9283);
