@@ -182,14 +182,13 @@ impl UserState {
                 self.session_at = fb.at;
             } else {
                 let halvings = half_lives(fb.at - self.session_at);
-                if halvings > 0 {
-                    for v in self.session.iter_mut() {
-                        *v = fade(*v, halvings);
-                    }
-                }
                 // A session faded to nothing (after 15 halvings every Q13 value is) has no
                 // clock to keep: a new one starts at this event.
-                let empty = self.session.iter().all(|v| v.raw() == 0);
+                let mut empty = true;
+                for v in self.session.iter_mut() {
+                    *v = fade(*v, halvings);
+                    empty &= v.raw() == 0;
+                }
                 self.session_at = if empty { fb.at } else { self.session_at + halvings * SESSION_HALF_LIFE_S };
             }
             if let Some(t) = self.session.get_mut(fb.topic as usize) {
