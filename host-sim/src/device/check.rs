@@ -57,14 +57,27 @@ impl DeviceConfig {
         }
     }
 
-    /// Checks that the firmware is built (before a long run starts).
+    /// Checks that the firmware is built, and is a 32-bit little-endian ARM ELF file (before
+    /// a long run starts; QEMU itself would only abort on the first device).
     pub fn validate(&self) -> Result<(), String> {
-        if self.elf.is_file() {
+        if !self.elf.is_file() {
+            return Err(format!(
+                "--device qemu needs the protocol firmware, but {} does not exist: build it with `cargo xtask \
+                 firmware` (or point EDGERANK_FIRMWARE_TARGET_DIR at its target directory)",
+                self.elf.display()
+            ));
+        }
+        let mut header = [0u8; 20];
+        let read = std::fs::File::open(&self.elf).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+        // e_ident: magic, ELFCLASS32 (1), ELFDATA2LSB (1); e_machine (bytes 18-19): EM_ARM (40).
+        let arm_elf =
+            read.is_ok() && header[..4] == *b"\x7fELF" && header[4] == 1 && header[5] == 1 && header[18..20] == [40, 0];
+        if arm_elf {
             Ok(())
         } else {
             Err(format!(
-                "--device qemu needs the protocol firmware, but {} does not exist: build it with `cargo xtask \
-                 firmware` (or point EDGERANK_FIRMWARE_TARGET_DIR at its target directory)",
+                "--device qemu: {} is not a 32-bit ARM ELF file (the protocol firmware): rebuild it with `cargo \
+                 xtask firmware`",
                 self.elf.display()
             ))
         }
@@ -349,5 +362,40 @@ impl ChunkLen for Request {
             Request::RankChunk(c) => c.len(),
             _ => 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_refuses_missing_and_non_arm_firmware_files() {
+        let dir = std::env::temp_dir().join(format!("edgerank-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = |name: &str| DeviceConfig { board: MPS2_AN386, elf: dir.join(name) };
+        assert!(config("missing").validate().unwrap_err().contains("does not exist"));
+        // An ARM ELF header (32-bit, little-endian, EM_ARM), then an x86-64 one, garbage,
+        // and an empty file.
+        let mut arm = [0u8; 52];
+        arm[..6].copy_from_slice(b"\x7fELF\x01\x01");
+        arm[18] = 40;
+        let mut x86 = arm;
+        x86[4] = 2;
+        x86[18] = 62;
+        for (name, bytes, ok) in [
+            ("arm", &arm[..], true),
+            ("x86", &x86[..], false),
+            ("junk", &[0x42u8; 64][..], false),
+            ("empty", &[][..], false),
+        ] {
+            std::fs::write(dir.join(name), bytes).unwrap();
+            let got = config(name).validate();
+            assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
+            if !ok {
+                assert!(got.unwrap_err().contains("is not a 32-bit ARM ELF file"));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
