@@ -342,6 +342,77 @@ fn exploration_slots_fall_back_to_organic_items_when_no_creator_is_eligible() {
 }
 
 #[test]
+fn exploration_slots_keep_the_out_of_network_run_limit() {
+    // X's limit of 2 with slots at positions 2 and 3, recommended small creators: at 2 the
+    // run is full and no in-network creator is left, so the slot moves on and both land
+    // after an in-network item; the run never exceeds 2 while in-network items remain.
+    let mut cands: Vec<Candidate> = (0..7).map(|i| oon(big(cand(i, i, 250 - i * 10)))).collect();
+    cands.extend((10..15).map(|i| big(cand(i, i, 60 - (i - 10) * 2))));
+    cands.extend([oon(small_creator(cand(20, 20, 100))), oon(small_creator(cand(21, 21, 90)))]);
+    let env = Env::new(like_profile(|c| {
+        c.max_out_of_network_run = 2;
+        c.exploration.slots = (1 << 2) | (1 << 3);
+    }));
+    let feed = env.rank(&cands, 10);
+    assert_eq!(ids(&feed), [0, 1, 10, 20, 21, 11, 2, 3, 12, 4]);
+    use Placement::{Constrained as C, Exploration as E, Ranked as R};
+    assert_eq!(placements(&feed), [R, R, C, E, E, C, R, R, C, R]);
+    let mut run = 0;
+    for item in &feed.items {
+        run = if cands[item.index as usize].flags.in_network() { 0 } else { run + 1 };
+        assert!(run <= 2, "{:?}", ids(&feed));
+    }
+    // An in-network creator takes the slot where the rule holds it, and the next slot goes
+    // to the best creator: two slots, two exploration items.
+    cands.push(small_creator(cand(22, 22, 80)));
+    let feed = env.rank(&cands, 5);
+    assert_eq!(ids(&feed), [0, 1, 22, 20, 2]);
+    assert_eq!(placements(&feed), [R, R, E, E, R]);
+}
+
+#[test]
+fn exploration_slots_keep_the_in_network_share() {
+    // Instagram's share of 1/2 with a slot at position 1, a recommended small creator: the
+    // first two items need one in network, so the creator waits one position.
+    let mut cands: Vec<Candidate> = (0..10).map(|i| oon(big(cand(i, i, 250 - i * 10)))).collect();
+    cands.extend((10..20).map(|i| big(cand(i, i, 60 - (i - 10) * 2))));
+    cands.push(oon(small_creator(cand(20, 20, 100))));
+    let env = Env::new(like_profile(|c| {
+        c.in_network_min_share = 0.5;
+        c.exploration.slots = 1 << 1;
+    }));
+    let feed = env.rank(&cands, 8);
+    assert_eq!(ids(&feed), [0, 10, 20, 11, 1, 12, 2, 13]);
+    use Placement::{Constrained as C, Exploration as E, Ranked as R};
+    assert_eq!(placements(&feed), [R, C, E, C, R, C, R, C]);
+    let mut in_network = 0;
+    for (pos, item) in feed.items.iter().enumerate() {
+        in_network += usize::from(cands[item.index as usize].flags.in_network());
+        // floor((pos + 1) / 2) in network among the first pos + 1.
+        assert!(in_network >= pos.div_ceil(2), "prefix {}: {:?}", pos + 1, ids(&feed));
+    }
+}
+
+#[test]
+fn an_exploration_slot_an_ad_takes_moves_to_the_next_position() {
+    // X's layout: an ad slot and an exploration slot at the same position. The ad keeps it,
+    // and both creators still get a slot.
+    let mut cands: Vec<Candidate> = (0..10).map(|i| big(cand(i, i, 250 - i * 10))).collect();
+    cands.push(sponsored(cand(100, 100, 240)));
+    cands.extend([small_creator(cand(20, 20, 60)), small_creator(cand(21, 21, 50))]);
+    let env = Env::new(like_profile(|c| {
+        c.sponsored.first_slot = 2;
+        c.sponsored.spacing = 6;
+        c.sponsored.max_per_page = 4;
+        c.exploration.slots = (1 << 2) | (1 << 3);
+    }));
+    let feed = env.rank(&cands, 8);
+    assert_eq!(ids(&feed), [0, 1, 100, 20, 21, 2, 3, 4]);
+    use Placement::{Exploration as E, Ranked as R, Sponsored as S};
+    assert_eq!(placements(&feed), [R, R, S, E, E, R, R, R]);
+}
+
+#[test]
 fn exploration_eligibility_boundaries() {
     let env = Env::new(like_profile(|c| {
         c.exploration.slots = 1;

@@ -1,14 +1,21 @@
 //! Re-ranking: fills the page position by position from the scored pools.
 //!
 //! At each position, in this order:
-//! 1. a sponsored slot (from `first_slot`, every `spacing`, at most `max_per_page`) takes the
-//!    best sponsored item that passed the quality floor;
+//! 1. a sponsored slot (from `first_slot`, every `spacing`-th position, at most
+//!    `max_per_page`) takes the best sponsored item that passed the quality floor;
 //! 2. an exploration slot takes the best item from a small or new creator;
 //! 3. otherwise the best organic item by *adjusted* score: its score times the author
 //!    diversity factor for the k-th item of that author already on the page, times the
-//!    content-kind diversity factor. If the page has had `max_out_of_network_run`
-//!    recommended items in a row, or its in-network share would fall below the profile's
-//!    minimum, the choice is restricted to in-network items while any remain.
+//!    content-kind diversity factor.
+//!
+//! The network rules bind steps 2 and 3: if the page has had `max_out_of_network_run`
+//! recommended items in a row, or fewer than `floor(share * n)` of its first `n` items would
+//! be in network, the choice is restricted to in-network items while any remain (organic
+//! ones; at an exploration slot, in-network exploration items). An exploration slot that an
+//! ad takes, or that the rules hold while no in-network exploration item is left, moves to
+//! the next position, so a page keeps all its exploration slots while its exploration pool
+//! lasts. Sponsored items stand outside the network rules: they neither count toward them
+//! nor are held by them.
 //!
 //! Diversity factors never exceed 1, so an item's adjusted score never exceeds its pool
 //! score. The pool is sorted by score, and the scan for the best adjusted score stops at the
@@ -173,12 +180,16 @@ impl<const K: usize> Page<'_, K> {
         run_full || self.in_network < needed
     }
 
-    /// Best remaining entry of a slot pool (by pool score), skipping items already placed.
-    fn best_of(&self, pool: &[PoolEntry], taken: &mut [bool]) -> Option<usize> {
+    /// Best remaining entry of a slot pool (by pool score), skipping items already placed,
+    /// and out-of-network ones if `in_network_only`.
+    fn best_of(&self, pool: &[PoolEntry], taken: &mut [bool], in_network_only: bool) -> Option<usize> {
         for (i, e) in pool.iter().enumerate() {
             if !taken[i] {
                 if self.contains(e.item_id) {
                     taken[i] = true;
+                    continue;
+                }
+                if in_network_only && !e.flags.in_network() {
                     continue;
                 }
                 return Some(i);
@@ -248,22 +259,33 @@ pub(crate) fn fill_page<const K: usize>(
     };
     let explore_slots = profile.config().exploration.slots;
     let k = k.min(K);
+    // Exploration slots reached and not yet filled: an ad took the position, or a network
+    // rule held it and no in-network exploration item was left.
+    let mut explore_due = 0usize;
     for pos in 0..k {
+        if pos < SLOT_POSITIONS && explore_slots & (1 << pos) != 0 {
+            explore_due += 1;
+        }
         if page.is_sponsored_slot(pos) {
-            if let Some(i) = page.best_of(pools.sponsored, pools.sponsored_taken) {
+            if let Some(i) = page.best_of(pools.sponsored, pools.sponsored_taken, false) {
                 pools.sponsored_taken[i] = true;
                 page.push(&pools.sponsored[i], Placement::Sponsored);
                 continue;
             }
         }
-        if pos < SLOT_POSITIONS && explore_slots & (1 << pos) != 0 {
-            if let Some(i) = page.best_of(pools.exploration, pools.exploration_taken) {
+        let restricted = page.must_pick_in_network(pos);
+        if explore_due > 0 {
+            if let Some(i) = page.best_of(pools.exploration, pools.exploration_taken, restricted) {
                 pools.exploration_taken[i] = true;
                 page.push(&pools.exploration[i], Placement::Exploration);
+                explore_due -= 1;
                 continue;
             }
+            if !restricted {
+                // The exploration pool is spent: the slots go to organic items.
+                explore_due = 0;
+            }
         }
-        let restricted = page.must_pick_in_network(pos);
         let pick = if restricted {
             match page.best_organic(pools.organic, pools.organic_taken, true) {
                 Some(i) => Some((i, Placement::Constrained)),

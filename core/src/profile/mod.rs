@@ -63,7 +63,8 @@ pub struct Diversity {
 /// Slots reserved for small and new creators ("cold start").
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Exploration {
-    /// Bit i set: position i (0-based) is an exploration slot.
+    /// Bit i set: position i (0-based) is an exploration slot. A slot that an ad takes, or
+    /// that the network rules hold (no in-network creator left), moves to the next position.
     pub slots: u64,
     /// Eligible authors have at most this many followers.
     pub max_followers: u32,
@@ -78,7 +79,8 @@ pub struct Exploration {
 pub struct Sponsored {
     /// First position (0-based) that may hold a sponsored item.
     pub first_slot: u8,
-    /// Positions between sponsored items (at least 1).
+    /// Distance between sponsored positions (at least 1): sponsored slots are `first_slot`,
+    /// `first_slot + spacing`, ... (6 leaves five organic positions between two ads).
     pub spacing: u8,
     /// At most this many per page.
     pub max_per_page: u8,
@@ -150,9 +152,13 @@ pub struct ProfileConfig {
     pub out_of_network_factor: f32,
     /// Factor for replies.
     pub reply_factor: f32,
-    /// At most this many out-of-network items in a row (0: no limit).
+    /// At most this many out-of-network items in a row while in-network items remain (0: no
+    /// limit). Sponsored items do not count and are not held by it.
     pub max_out_of_network_run: u8,
-    /// The page keeps at least this share of in-network items while any remain, in [0, 1].
+    /// The page keeps at least this share of in-network items while any remain, in [0, 1]:
+    /// at least `floor(share * n)` in-network items among the first `n` positions, for every
+    /// `n` (rounded down: with 0.7, one of the first two, two of the first three). Sponsored
+    /// items count as positions but never as in-network items.
     pub in_network_min_share: f32,
     /// Same-author decay.
     pub author_diversity: Diversity,

@@ -581,7 +581,13 @@ pub fn rank<F: Real, const K: usize>(
     let mut kinds = [0usize; ContentKind::COUNT];
     let (mut in_net, mut run, mut ads) = (0usize, 0usize, 0usize);
     let on_page = |page: &heapless::Vec<RefItem<F>, K>, id: u32| page.iter().any(|p| p.item_id == id);
+    // Exploration slots reached and not filled yet (an ad took the position, or a network
+    // rule held it): they move to the next position.
+    let mut explore_due = 0usize;
     for pos in 0..k.min(K) {
+        if pos < SLOT_POSITIONS && cfg.exploration.slots & (1 << pos) != 0 {
+            explore_due += 1;
+        }
         let sp = &cfg.sponsored;
         let first = sp.first_slot as usize;
         let mut chosen: Option<(usize, F, Placement)> = None;
@@ -601,19 +607,30 @@ pub fn rank<F: Real, const K: usize>(
             let na = authors.iter().find(|(a, _)| *a == cand.author_id).map_or(0, |(_, n)| *n);
             diversity::<F>(&cfg.author_diversity, na) + diversity::<F>(&cfg.kind_diversity, kinds[cand.kind.index()])
         };
-        if chosen.is_none() && pos < SLOT_POSITIONS && cfg.exploration.slots & (1 << pos) != 0 {
+        let run_full = cfg.max_out_of_network_run > 0 && run >= cfg.max_out_of_network_run as usize;
+        // The share is a rule threshold, stated in 1/65536ths as on the device.
+        let share_q16 = (cfg.in_network_min_share * 65536.0) as u64;
+        let need = ((share_q16 * (pos as u64 + 1)) >> 16) as usize;
+        let restricted = run_full || in_net < need;
+        if chosen.is_none() && explore_due > 0 {
+            let eligible = |i: usize| {
+                let cand = &candidates[all[i].index as usize];
+                all[i].explore
+                    && !all[i].taken
+                    && !on_page(&page, cand.item_id)
+                    && (!restricted || cand.flags.in_network())
+            };
             chosen = (0..explore_limit)
-                .find(|&i| {
-                    all[i].explore && !all[i].taken && !on_page(&page, candidates[all[i].index as usize].item_id)
-                })
+                .find(|&i| eligible(i))
                 .map(|i| (i, all[i].score + factor(&all[i], &authors, &kinds), Placement::Exploration));
+            match chosen {
+                Some(_) => explore_due -= 1,
+                // No exploration item left at all: the slots go to organic items.
+                None if !restricted => explore_due = 0,
+                None => {}
+            }
         }
         if chosen.is_none() {
-            let run_full = cfg.max_out_of_network_run > 0 && run >= cfg.max_out_of_network_run as usize;
-            // The share is a rule threshold, stated in 1/65536ths as on the device.
-            let share_q16 = (cfg.in_network_min_share * 65536.0) as u64;
-            let need = ((share_q16 * (pos as u64 + 1)) >> 16) as usize;
-            let restricted = run_full || in_net < need;
             let best = |in_network_only: bool| {
                 let mut best: Option<(usize, F)> = None;
                 for (i, s) in all.iter().enumerate() {

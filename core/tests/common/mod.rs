@@ -198,6 +198,7 @@ pub fn check_feed<const KK: usize>(ctx: &RankContext<'_>, cands: &[Candidate], k
     let mut kind_counts = [0usize; ContentKind::COUNT];
     let mut last_ranked: Option<&RankedItem> = None;
     let mut sponsored_on_page = 0usize;
+    let mut explored = 0usize;
     for (pos, item) in feed.items.iter().enumerate() {
         // A subset of the input.
         let c = cands.get(item.index as usize).unwrap_or_else(|| panic!("index {} out of range", item.index));
@@ -247,7 +248,12 @@ pub fn check_feed<const KK: usize>(ctx: &RankContext<'_>, cands: &[Candidate], k
         kind_counts[c.kind.index()] += 1;
         match item.placement {
             Placement::Exploration => {
-                assert!(pos < SLOT_POSITIONS && cfg.exploration.slots & (1 << pos) != 0);
+                // At a slot, or at a later position where a slot moved (an ad took it, or a
+                // network rule held it): never more exploration items than slots so far.
+                let slots_so_far =
+                    (0..=pos.min(SLOT_POSITIONS - 1)).filter(|&p| cfg.exploration.slots & (1 << p) != 0).count();
+                explored += 1;
+                assert!(explored <= slots_so_far, "exploration item {explored} at {pos}: {slots_so_far} slots so far");
                 assert!(exploration_eligible(cfg, c, admitted.age_s), "ineligible exploration item at {pos}");
             }
             Placement::Constrained => {
@@ -362,6 +368,7 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
     let mut page: Vec<RankedItem> = Vec::new();
     let mut page_entries: Vec<Entry> = Vec::new();
     let on_page = |page: &Vec<RankedItem>, id: u32| page.iter().any(|i| i.item_id == id);
+    let mut explore_spent = false;
     for pos in 0..k {
         let organic_so_far: Vec<&Entry> = page_entries
             .iter()
@@ -393,15 +400,7 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
                 continue;
             }
         }
-        // 2. Exploration slot.
-        if pos < SLOT_POSITIONS && cfg.exploration.slots & (1u64 << pos) != 0 {
-            if let Some(e) = explore.iter().find(|e| !on_page(&page, e.item_id)) {
-                page.push(make(e, Placement::Exploration, factors(e)));
-                page_entries.push(*e);
-                continue;
-            }
-        }
-        // 3. Best organic by adjusted score, restricted to in-network by the network rules.
+        // The network rules, which bind steps 2 and 3.
         let mut oon_run = 0;
         for e in organic_so_far.iter().rev() {
             if e.in_network {
@@ -413,6 +412,24 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
         let run = cfg.max_out_of_network_run as usize;
         let needed = ((share_q16 * (pos as u64 + 1)) >> 16) as usize;
         let restricted = (run > 0 && oon_run >= run) || in_network < needed;
+        // 2. Exploration slots reached so far and not filled (an ad took one, or the rules
+        // held it): the best creator left, in network if the rules hold the position.
+        let slots_so_far =
+            (0..=pos.min(SLOT_POSITIONS - 1)).filter(|&p| cfg.exploration.slots & (1u64 << p) != 0).count();
+        let explored = page.iter().filter(|i| i.placement == Placement::Exploration).count();
+        if explored < slots_so_far && !explore_spent {
+            match explore.iter().find(|e| !on_page(&page, e.item_id) && (!restricted || e.in_network)) {
+                Some(e) => {
+                    page.push(make(e, Placement::Exploration, factors(e)));
+                    page_entries.push(*e);
+                    continue;
+                }
+                // None left at all: the remaining slots go to organic items.
+                None if !restricted => explore_spent = true,
+                None => {}
+            }
+        }
+        // 3. Best organic by adjusted score, restricted to in-network by the network rules.
         let best = |in_network_only: bool| {
             organic
                 .iter()
