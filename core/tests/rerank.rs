@@ -11,7 +11,7 @@ use edgerank_core::num::{Factor, LogScore, Prob};
 use edgerank_core::pipeline::explain::FactorKind;
 use edgerank_core::pipeline::filter::{FilterReason, FUTURE_TOLERANCE_S};
 use edgerank_core::pipeline::{self, Placement, RankContext, RankSession};
-use edgerank_core::profile::{AgeDecay, Diversity, Platform, Profile, DIVERSITY_STEPS};
+use edgerank_core::profile::{AgeDecay, Diversity, Platform, Profile, ProfileConfig, DIVERSITY_STEPS};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
 /// Candidates whose unplaced scores strictly decrease in the given order (checked).
@@ -224,7 +224,7 @@ fn in_network_minimum_share_holds_on_every_prefix() {
         let env = Env::new(like_profile(|c| c.in_network_min_share = share));
         let feed = env.rank(&cands, 20);
         assert_eq!(feed.items.len(), 20);
-        let q16 = (share * 65536.0) as u64;
+        let q16 = edgerank_core::profile::share_q16(share) as u64;
         let mut in_network = 0;
         for (pos, item) in feed.items.iter().enumerate() {
             let is_in = cands[item.index as usize].flags.in_network();
@@ -237,12 +237,25 @@ fn in_network_minimum_share_holds_on_every_prefix() {
             let needed = ((q16 * (pos as u64 + 1)) >> 16) as usize;
             assert!(in_network >= needed, "share {share}: prefix {} has {in_network}", pos + 1);
         }
-        // And no more than needed: the recommended items are all stronger.
-        let last_needed = ((q16 * 20) >> 16) as usize;
+        // And no more than needed, floor(share * 20): the recommended items are all stronger.
+        let last_needed = match share {
+            0.25 => 5,
+            0.4 => 8,
+            0.5 => 10,
+            0.7 => 14,
+            _ => 20,
+        };
         assert_eq!(in_network, last_needed, "share {share}");
     }
     let env = Env::new(like_profile(|c| c.in_network_min_share = 0.5));
     assert_eq!(ids(&env.rank(&cands, 8)), [0, 20, 1, 21, 2, 22, 3, 23], "half the page in network, alternating");
+    // LinkedIn's 0.6 and Threads' 0.4: three of the first five, two of the first five.
+    for (share, in_first_five) in [(0.6f32, 3), (0.4, 2)] {
+        let env = Env::new(like_profile(|c| c.in_network_min_share = share));
+        let feed = env.rank(&cands, 5);
+        let count = feed.items.iter().filter(|i| cands[i.index as usize].flags.in_network()).count();
+        assert_eq!(count, in_first_five, "share {share}: {:?}", ids(&feed));
+    }
 }
 
 #[test]
@@ -390,6 +403,28 @@ fn exploration_slots_keep_the_in_network_share() {
         in_network += usize::from(cands[item.index as usize].flags.in_network());
         // floor((pos + 1) / 2) in network among the first pos + 1.
         assert!(in_network >= pos.div_ceil(2), "prefix {}: {:?}", pos + 1, ids(&feed));
+    }
+}
+
+#[test]
+fn exploration_slots_are_not_held_once_no_in_network_item_remains() {
+    // A user who follows few accounts: one in-network item, then recommended ones. Once the
+    // in-network item is placed the rules bind nothing, and the slot at position 3 goes to
+    // the recommended small creator as usual.
+    let mut cands = vec![big(cand(10, 10, 300))];
+    cands.extend((0..8).map(|i| oon(big(cand(i, i, 250 - i * 10)))));
+    cands.push(oon(small_creator(cand(20, 20, 60))));
+    use Placement::{Exploration as E, Ranked as R};
+    for rules in
+        [|c: &mut ProfileConfig| c.in_network_min_share = 0.5, |c: &mut ProfileConfig| c.max_out_of_network_run = 2]
+    {
+        let env = Env::new(like_profile(|c| {
+            rules(c);
+            c.exploration.slots = 1 << 3;
+        }));
+        let feed = env.rank(&cands, 8);
+        assert_eq!(ids(&feed), [10, 0, 1, 20, 2, 3, 4, 5]);
+        assert_eq!(placements(&feed), [R, R, R, E, R, R, R, R]);
     }
 }
 

@@ -331,6 +331,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
         log_inauthentic: a.log_inauthentic,
         like_social_proof: a.like_social_proof,
     };
+    edgerank_sim::train::validate(&cfg)?;
     writable_dir(&a.out)?;
     if let Some(dir) = &a.write_default {
         // The core's model folder: written into, never created.

@@ -114,7 +114,8 @@ impl Prob {
 
 /// A model input, `i16` with scale 2^-13 (Q2.13). Range [-4, 4).
 ///
-/// Feature builders clamp to ±[`Feature::CLAMP`], the bound model validation relies on.
+/// Feature builders clamp to ±[`Feature::CLAMP`]; model validation allows for any `i16`,
+/// `i16::MIN` included.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]

@@ -10,11 +10,11 @@
 //!
 //! The network rules bind steps 2 and 3: if the page has had `max_out_of_network_run`
 //! recommended items in a row, or fewer than `floor(share * n)` of its first `n` items would
-//! be in network, the choice is restricted to in-network items while any remain (organic
-//! ones; at an exploration slot, in-network exploration items). An exploration slot that an
-//! ad takes, or that the rules hold while no in-network exploration item is left, moves to
-//! the next position, so a page keeps all its exploration slots while its exploration pool
-//! lasts. Sponsored items stand outside the network rules: they neither count toward them
+//! be in network, the choice is restricted to in-network items while any remain (at an
+//! exploration slot, an in-network creator first, then an in-network organic item). An
+//! exploration slot that an ad takes, or that the rules give to an in-network organic item,
+//! moves to the next position, so a page keeps all its exploration slots while its
+//! exploration pool lasts. Sponsored items stand outside the network rules: they neither count toward them
 //! nor are held by them.
 //!
 //! Diversity factors never exceed 1, so an item's adjusted score never exceeds its pool
@@ -281,10 +281,24 @@ pub(crate) fn fill_page<const K: usize>(
                 explore_due -= 1;
                 continue;
             }
-            if !restricted {
-                // The exploration pool is spent: the slots go to organic items.
-                explore_due = 0;
+            if restricted {
+                // The rules hold the slot while an in-network item remains: that item takes
+                // the position and the slot moves on. Once none remains they bind nothing,
+                // and the best creator takes it.
+                if let Some(i) = page.best_organic(pools.organic, pools.organic_taken, true) {
+                    pools.organic_taken[i] = true;
+                    page.push(&pools.organic[i], Placement::Constrained);
+                    continue;
+                }
+                if let Some(i) = page.best_of(pools.exploration, pools.exploration_taken, false) {
+                    pools.exploration_taken[i] = true;
+                    page.push(&pools.exploration[i], Placement::Exploration);
+                    explore_due -= 1;
+                    continue;
+                }
             }
+            // The exploration pool is spent: the slots go to organic items.
+            explore_due = 0;
         }
         let pick = if restricted {
             match page.best_organic(pools.organic, pools.organic_taken, true) {

@@ -157,8 +157,9 @@ pub struct ProfileConfig {
     pub max_out_of_network_run: u8,
     /// The page keeps at least this share of in-network items while any remain, in [0, 1]:
     /// at least `floor(share * n)` in-network items among the first `n` positions, for every
-    /// `n` (rounded down: with 0.7, one of the first two, two of the first three). Sponsored
-    /// items count as positions but never as in-network items.
+    /// `n` (with 0.7: one of the first two, two of the first three, seven of the first ten;
+    /// the share is taken in 1/65536ths rounded up, see [`share_q16`]). Sponsored items count
+    /// as positions but never as in-network items.
     pub in_network_min_share: f32,
     /// Same-author decay.
     pub author_diversity: Diversity,
@@ -406,6 +407,26 @@ pub(crate) struct CompiledIntegrity {
 }
 
 #[inline]
+/// A share in [0, 1] in 1/65536ths, rounded up: `(share_q16 * n) >> 16` is then
+/// `floor(share * n)` for the decimal shares profiles state (0.7 * 65536 = 45875.2: truncated,
+/// 45875 * 10 >> 16 would give 6 of 10, not 7).
+///
+/// ```
+/// use edgerank_core::profile::share_q16;
+/// for (share, n, count) in [(0.7f32, 10u64, 7u64), (0.6, 5, 3), (0.4, 5, 2), (0.5, 3, 1), (1.0, 7, 7), (0.0, 9, 0)] {
+///     assert_eq!((share_q16(share) as u64 * n) >> 16, count);
+/// }
+/// ```
+pub fn share_q16(share: f32) -> u32 {
+    let scaled = share.clamp(0.0, 1.0) * 65536.0;
+    let whole = scaled as u32;
+    if (whole as f32) < scaled {
+        whole + 1
+    } else {
+        whole
+    }
+}
+
 fn unit_interval(x: f32) -> Result<f32, BlobError> {
     if x.is_finite() && (0.0..=1.0).contains(&x) {
         Ok(x)
@@ -650,7 +671,7 @@ impl Profile {
         *max_multipliers = max_age_factor.then((*oon_factor).max(Factor::ONE)).then((*reply_factor).max(Factor::ONE));
         *author_steps = diversity_steps(&config.author_diversity)?;
         *kind_steps = diversity_steps(&config.kind_diversity)?;
-        *in_network_min_share_q16 = (unit_interval(config.in_network_min_share)? * 65536.0) as u32;
+        *in_network_min_share_q16 = share_q16(unit_interval(config.in_network_min_share)?);
         // LogScore::from_value(quality_floor as f64), without f64 (see log2_q20_of).
         *sponsored_floor =
             if sp.quality_floor > 0.0 { LogScore(log2_q20_of(sp.quality_floor)) } else { LogScore::ZERO_VALUE };

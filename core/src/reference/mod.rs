@@ -609,7 +609,7 @@ pub fn rank<F: Real, const K: usize>(
         };
         let run_full = cfg.max_out_of_network_run > 0 && run >= cfg.max_out_of_network_run as usize;
         // The share is a rule threshold, stated in 1/65536ths as on the device.
-        let share_q16 = (cfg.in_network_min_share * 65536.0) as u64;
+        let share_q16 = crate::profile::share_q16(cfg.in_network_min_share) as u64;
         let need = ((share_q16 * (pos as u64 + 1)) >> 16) as usize;
         let restricted = run_full || in_net < need;
         if chosen.is_none() && explore_due > 0 {
@@ -623,11 +623,24 @@ pub fn rank<F: Real, const K: usize>(
             chosen = (0..explore_limit)
                 .find(|&i| eligible(i))
                 .map(|i| (i, all[i].score + factor(&all[i], &authors, &kinds), Placement::Exploration));
+            // The rules hold the slot only while an in-network organic item remains (step 3
+            // then takes it and the slot moves on); after that any creator may take it.
+            let in_network_left = all.iter().any(|s| {
+                let cand = &candidates[s.index as usize];
+                !s.taken && s.organic && cand.flags.in_network() && !on_page(&page, cand.item_id)
+            });
+            if chosen.is_none() && restricted && !in_network_left {
+                chosen = (0..explore_limit)
+                    .find(|&i| {
+                        all[i].explore && !all[i].taken && !on_page(&page, candidates[all[i].index as usize].item_id)
+                    })
+                    .map(|i| (i, all[i].score + factor(&all[i], &authors, &kinds), Placement::Exploration));
+            }
             match chosen {
                 Some(_) => explore_due -= 1,
+                None if restricted && in_network_left => {}
                 // No exploration item left at all: the slots go to organic items.
-                None if !restricted => explore_due = 0,
-                None => {}
+                None => explore_due = 0,
             }
         }
         if chosen.is_none() {

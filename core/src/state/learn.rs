@@ -90,6 +90,10 @@ pub struct Learning {
 /// The constants in use: topics 1/8 per event, session interest 1/2, authors 1/4.
 pub const LEARNING: Learning = Learning { topic_shift: 3, session_shift: 1, author_shift: 2 };
 
+/// An event dated more than this before the session clock moves the clock back to it (see
+/// [`UserState::apply`]); a later one is a late event and leaves the clock alone. One day.
+pub const SESSION_CLOCK_RESET_S: u32 = 24 * 3600;
+
 /// The session interest halves (toward zero) per this many seconds without events.
 pub const SESSION_HALF_LIFE_S: u32 = 600;
 
@@ -175,11 +179,15 @@ impl UserState {
             // Fade the session interest to this event's time (as `session_interest` reads
             // it), then move this topic's. The session clock advances in whole half-lives,
             // keeping the remainder: were it set to each event's time, events less than a
-            // half-life apart would never fade anything. An event dated before the clock (a
-            // clock set back, or events out of order) moves it back, fading nothing: a clock
-            // that only rose would stop fading for good after one event dated in the future.
+            // half-life apart would never fade anything. An event dated before the clock
+            // fades nothing: a late one (out of order, or queued while offline) leaves the
+            // clock alone, and one more than `SESSION_CLOCK_RESET_S` earlier moves it back to
+            // the event (the clock was set back, or an event dated in the future moved it
+            // ahead: a clock that only rose would stop fading until that date).
             if fb.at < self.session_at {
-                self.session_at = fb.at;
+                if self.session_at - fb.at > SESSION_CLOCK_RESET_S {
+                    self.session_at = fb.at;
+                }
             } else {
                 let halvings = half_lives(fb.at - self.session_at);
                 // A session faded to nothing (after 15 halvings every Q13 value is) has no
@@ -311,6 +319,31 @@ mod tests {
             assert_eq!(u.session_interest_stored(2).raw(), v >> 3);
             assert_eq!(u.session_interest(2, 1_000_000 + 20 * SESSION_HALF_LIFE_S).raw(), 0);
         }
+    }
+
+    #[test]
+    fn a_late_event_fades_nothing_and_leaves_the_session_clock_alone() {
+        let watch = |topic, at| Feedback {
+            topic,
+            at,
+            ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) })
+        };
+        let mut u = UserState::new();
+        for i in 0..5 {
+            u.apply(&watch(2, 100_000 + 60 * i)).unwrap();
+        }
+        let (clock, v) = (u.session_at(), u.session_interest(2, 100_300).raw());
+        // 700 s and 3 h late (queued while offline): topic 2 keeps its value, the clock stays.
+        for late in [100_240 - 700, 100_240 - 3 * 3600] {
+            u.apply(&watch(3, late)).unwrap();
+            assert_eq!((u.session_at(), u.session_interest(2, 100_300).raw()), (clock, v), "{late}");
+        }
+        // A day before the clock: still late. More than a day: the clock was wrong, and
+        // moves back.
+        u.apply(&watch(3, clock - SESSION_CLOCK_RESET_S)).unwrap();
+        assert_eq!(u.session_at(), clock);
+        u.apply(&watch(3, clock - SESSION_CLOCK_RESET_S - 1)).unwrap();
+        assert_eq!(u.session_at(), clock - SESSION_CLOCK_RESET_S - 1);
     }
 
     #[test]

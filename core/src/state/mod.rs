@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::input::TOPICS;
 use crate::num::Feature;
 
-pub use learn::{Feedback, FeedbackKind, LEARNING, SESSION_HALF_LIFE_S};
+pub use learn::{Feedback, FeedbackKind, LEARNING, SESSION_CLOCK_RESET_S, SESSION_HALF_LIFE_S};
 pub use tables::{AuthorTable, MuteKind, MuteList, MuteRecord, SeenSet, AUTHOR_SLOTS, MUTE_SLOTS, SEEN_SLOTS};
 
 /// Blob format version of a persisted user state (2: session interest added).
@@ -43,7 +43,7 @@ pub struct UserState {
     #[serde(with = "crate::util::serde_array")]
     pub(crate) session: [Feature; TOPICS],
     /// The session clock, seconds: `session` holds the values as of this time. Events advance
-    /// it in whole half-lives (an event dated before it moves it back to the event).
+    /// it in whole half-lives (an event dated more than a day before it moves it back).
     pub(crate) session_at: u32,
     pub(crate) authors: AuthorTable,
     pub(crate) mutes: MuteList,
@@ -107,7 +107,8 @@ impl UserState {
     /// The session clock, seconds: the stored session interests are as of this time. It
     /// starts at an event that finds every session interest at 0, advances in whole
     /// half-lives as later events come (staying less than one half-life behind the latest),
-    /// and moves back to an event dated before it.
+    /// and moves back to an event dated more than a day before it
+    /// ([`SESSION_CLOCK_RESET_S`](learn::SESSION_CLOCK_RESET_S)).
     #[inline]
     pub fn session_at(&self) -> u32 {
         self.session_at

@@ -364,7 +364,7 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
 
     let a_steps = diversity_steps(&cfg.author_diversity);
     let k_steps = diversity_steps(&cfg.kind_diversity);
-    let share_q16 = (cfg.in_network_min_share * 65536.0) as u64;
+    let share_q16 = edgerank_core::profile::share_q16(cfg.in_network_min_share) as u64;
     let mut page: Vec<RankedItem> = Vec::new();
     let mut page_entries: Vec<Entry> = Vec::new();
     let on_page = |page: &Vec<RankedItem>, id: u32| page.iter().any(|i| i.item_id == id);
@@ -417,16 +417,22 @@ pub fn reference_page(ctx: &RankContext<'_>, cands: &[Candidate], k: usize, pool
         let slots_so_far =
             (0..=pos.min(SLOT_POSITIONS - 1)).filter(|&p| cfg.exploration.slots & (1u64 << p) != 0).count();
         let explored = page.iter().filter(|i| i.placement == Placement::Exploration).count();
+        // The rules bind only while an in-network organic item remains.
+        let in_network_left = organic.iter().any(|e| e.in_network && !on_page(&page, e.item_id));
+        let held = restricted && in_network_left;
         if explored < slots_so_far && !explore_spent {
-            match explore.iter().find(|e| !on_page(&page, e.item_id) && (!restricted || e.in_network)) {
+            let creator = explore.iter().find(|e| !on_page(&page, e.item_id) && (!restricted || e.in_network));
+            let creator = creator.or_else(|| explore.iter().find(|e| !held && !on_page(&page, e.item_id)));
+            match creator {
                 Some(e) => {
                     page.push(make(e, Placement::Exploration, factors(e)));
                     page_entries.push(*e);
                     continue;
                 }
+                // Held: step 3 takes an in-network item and the slot moves on.
+                None if held => {}
                 // None left at all: the remaining slots go to organic items.
-                None if !restricted => explore_spent = true,
-                None => {}
+                None => explore_spent = true,
             }
         }
         // 3. Best organic by adjusted score, restricted to in-network by the network rules.
