@@ -225,6 +225,11 @@ mod tests {
         Feedback { item_id: 77, author_id: 5, topic: 2, at: 1000, kind }
     }
 
+    /// A watch through and a half (reward +1) of `topic` at `at`.
+    fn watch(topic: u8, at: u32) -> Feedback {
+        Feedback { topic, at, ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) }) }
+    }
+
     #[test]
     fn positive_events_raise_and_negative_events_lower_interest() {
         let mut u = UserState::new();
@@ -280,11 +285,6 @@ mod tests {
     fn session_interest_fades_between_events_less_than_a_half_life_apart() {
         // Topic 2 once, then events on topic 3 every 599 s for two hours: topic 2 fades as
         // if no event had come (12 halvings), and so does a read at the same time.
-        let watch = |topic, at| Feedback {
-            topic,
-            at,
-            ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) })
-        };
         let mut u = UserState::new();
         u.apply(&watch(2, 10_000)).unwrap();
         let start = u.session_interest(2, 10_000).raw();
@@ -323,11 +323,6 @@ mod tests {
 
     #[test]
     fn a_late_event_fades_nothing_and_leaves_the_session_clock_alone() {
-        let watch = |topic, at| Feedback {
-            topic,
-            at,
-            ..fb(FeedbackKind::Impression { watch_ratio: WatchRatio::from_f64(1.5) })
-        };
         let mut u = UserState::new();
         for i in 0..5 {
             u.apply(&watch(2, 100_000 + 60 * i)).unwrap();
