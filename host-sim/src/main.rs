@@ -122,6 +122,10 @@ struct CompareArgs {
     /// full model): what two-stage ranking costs.
     #[arg(long)]
     shortlist: Option<u16>,
+    /// Rank with this model blob (as `train` writes it: OUT/model.blob) instead of the
+    /// default model. Not with --device.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -155,6 +159,9 @@ struct ParityArgs {
     /// Seed of the requests (the default is the one the parity test uses).
     #[arg(long, default_value_t = 0xED6E_2A4C)]
     seed: u64,
+    /// Compare with this model blob (as `train` writes it) instead of the default model.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
@@ -223,8 +230,12 @@ fn parity(a: ParityArgs) -> Result<(), String> {
     if !(1..=MAX_REQUESTS).contains(&a.requests) {
         return Err(format!("--requests must be in 1..={MAX_REQUESTS}"));
     }
+    let model = match &a.model {
+        Some(path) => edgerank_sim::sim::load_model(path)?,
+        None => Model::default(),
+    };
     let bar = Bar::new(a.quiet);
-    let report = parity::run_with_progress(&Model::default(), a.requests, a.seed, &bar);
+    let report = parity::run_with_progress(&model, a.requests, a.seed, &bar);
     bar.bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
     if a.json {
@@ -269,6 +280,7 @@ fn compare(a: CompareArgs) -> Result<(), String> {
             like_social_proof: a.like_social_proof,
             ..edgerank_sim::world::WorldParams::default()
         },
+        model_file: a.model,
         ..CompareConfig::default()
     };
     edgerank_sim::sim::validate(&cfg)?;

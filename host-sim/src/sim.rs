@@ -54,6 +54,15 @@ pub struct CompareConfig {
     /// `engagement_only`; empty for none. None with `device` (those runs are for a few
     /// users, and the counterfactual runs would not be device-checked).
     pub counterfactual: Vec<String>,
+    /// A model blob to rank with (as `train` writes it) instead of the default model; not
+    /// with `device` (the firmware ranks with its own default).
+    pub model_file: Option<std::path::PathBuf>,
+}
+
+/// Reads a model blob (as `train` writes it), checking its checksum, version and bounds.
+pub fn load_model(path: &std::path::Path) -> Result<Model, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading the model {}: {e}", path.display()))?;
+    Model::from_blob(&bytes).map_err(|e| format!("{} is not a valid model blob: {e}", path.display()))
 }
 
 impl Default for CompareConfig {
@@ -72,6 +81,7 @@ impl Default for CompareConfig {
             world: WorldParams::default(),
             device: None,
             counterfactual: vec![DEFAULT_COUNTERFACTUAL_POLICY.to_string()],
+            model_file: None,
         }
     }
 }
@@ -250,6 +260,9 @@ pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
         return Err("tick must be 60..=3600 s".into());
     }
     if cfg.device.is_some() {
+        if cfg.model_file.is_some() {
+            return Err("--model with --device: the firmware ranks with its built-in default model".into());
+        }
         if cfg.users > DEVICE_MAX_USERS {
             return Err(format!("--device runs one emulated device per user: at most {DEVICE_MAX_USERS} users"));
         }
@@ -349,10 +362,13 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
     if let Some(d) = &device {
         d.validate()?;
     }
+    let model = match &cfg.model_file {
+        Some(path) => load_model(path)?,
+        None => Model::default(),
+    };
     let started = Instant::now();
     progress.message("generating the world");
     let world = World::generate(cfg.seed, cfg.users, cfg.warmup_days, cfg.days, cfg.world.clone());
-    let model = Model::default();
     let mut policies = Policy::select(&cfg.policies);
     if let Some(shortlist) = cfg.shortlist {
         for p in &mut policies {

@@ -3,7 +3,7 @@
 //! with the model, and the same configuration reproduces the same model.
 
 use edgerank_core::model::{Head, Model};
-use edgerank_sim::sim::NoProgress;
+use edgerank_sim::sim::{load_model, run_compare, CompareConfig, NoProgress};
 use edgerank_sim::train::{codegen, run_train, TrainConfig, Trained};
 
 fn small() -> TrainConfig {
@@ -43,6 +43,28 @@ fn training_beats_the_prior_and_survives_quantization_and_export() {
     let like_row: Vec<String> = t.model.weights[Head::Like.index()].iter().map(|w| w.0.to_string()).collect();
     assert!(src.contains(&format!("    [{}], // like", like_row.join(", "))));
     assert!(src.contains(&codegen::command(&t.report)));
+    // `compare --model` and `parity --model` read the blob back, and the comparison ranks
+    // with it: other pages than the default model's.
+    let path = std::env::temp_dir().join(format!("edgerank-train-test-{}.blob", std::process::id()));
+    std::fs::write(&path, &blob).unwrap();
+    assert_eq!(load_model(&path), Ok(t.model.clone()));
+    let run = |model_file: Option<std::path::PathBuf>| {
+        let cfg = CompareConfig {
+            users: 80,
+            days: 0.5,
+            warmup_days: 0.2,
+            policies: vec!["x".into()],
+            counterfactual: Vec::new(),
+            model_file,
+            ..CompareConfig::default()
+        };
+        run_compare(&cfg, &NoProgress).expect("runs").policies[0].ndcg_at_10
+    };
+    assert_ne!(run(Some(path.clone())), run(None));
+    std::fs::write(&path, &blob[..blob.len() - 1]).unwrap();
+    assert!(load_model(&path).unwrap_err().contains("is not a valid model blob"));
+    let _ = std::fs::remove_file(&path);
+    assert!(load_model(&path).unwrap_err().contains("reading the model"));
     // Same configuration, same model, byte for byte.
     let again = run_train(&small(), &NoProgress).expect("trains");
     assert_eq!(again.model, t.model);
