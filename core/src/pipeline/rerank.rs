@@ -14,8 +14,8 @@
 //! exploration slot, an in-network creator first, then an in-network organic item). An
 //! exploration slot that an ad takes, or that the rules give to an in-network organic item,
 //! moves to the next position, so a page keeps all its exploration slots while its
-//! exploration pool lasts. Sponsored items stand outside the network rules: they neither count toward them
-//! nor are held by them.
+//! exploration pool lasts. Sponsored items stand outside the network rules: they neither
+//! count toward them nor are held by them.
 //!
 //! Diversity factors never exceed 1, so an item's adjusted score never exceeds its pool
 //! score. The pool is sorted by score, and the scan for the best adjusted score stops at the
