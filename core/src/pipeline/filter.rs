@@ -161,6 +161,27 @@ mod tests {
     }
 
     #[test]
+    fn a_see_fewer_dated_ahead_ends_its_window_from_the_next_event() {
+        let (p, mut u, c) = setup();
+        let day = 86_400;
+        // A clock a year ahead stamps the request; the next event comes from a corrected one.
+        u.apply(&Feedback {
+            item_id: 99,
+            author_id: 20,
+            topic: 0,
+            at: 1_000_000 + 365 * day,
+            kind: FeedbackKind::SeeFewer,
+        })
+        .unwrap();
+        let posted = |at| Candidate { created_at: at, ..c };
+        assert_eq!(admit(&posted(1_000_000 + 20 * day), &u, &p, 1_000_000 + 20 * day), Err(FilterReason::SeeFewer));
+        u.apply(&Feedback { item_id: 98, author_id: 21, topic: 0, at: 1_000_000, kind: FeedbackKind::Like }).unwrap();
+        assert_eq!(admit(&posted(1_000_000 + 13 * day), &u, &p, 1_000_000 + 13 * day), Err(FilterReason::SeeFewer));
+        let back = admit(&posted(1_000_000 + 14 * day), &u, &p, 1_000_000 + 14 * day).unwrap().fatigue;
+        assert!((back.to_f64() - 0.2).abs() < 1e-5, "{back:?}");
+    }
+
+    #[test]
     fn stacked_integrity_evidence_drops_and_single_rules_demote() {
         let (p, u, mut c) = setup();
         c.author = crate::input::AuthorSignals {
