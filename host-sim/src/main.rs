@@ -119,7 +119,7 @@ struct CompareArgs {
     policies: Vec<String>,
     /// Light-pass shortlist of the six platform profiles' policies (default: the profiles'
     /// own, 48, which is also the most a rank session holds; 0 scores every candidate with the
-    /// full model): what two-stage ranking costs.
+    /// full model; otherwise at least --page-size): what two-stage ranking costs.
     #[arg(long)]
     shortlist: Option<u16>,
     /// Rank with this model blob (as `train` writes it: OUT/model.blob) instead of the

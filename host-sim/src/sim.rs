@@ -236,19 +236,24 @@ pub fn validate(cfg: &CompareConfig) -> Result<(), String> {
     if !(1..=MAX_USERS).contains(&cfg.users) {
         return Err(format!("--users must be in 1..={MAX_USERS}"));
     }
+    if !(1..=MAX_PAGE).contains(&cfg.page_size) {
+        return Err(format!("--page-size must be in 1..={MAX_PAGE}"));
+    }
     if let Some(shortlist) = cfg.shortlist {
-        if shortlist as usize > edgerank_core::pipeline::MAX_SHORTLIST {
+        // A shortlist shorter than the page leaves the page short of organic items: the
+        // comparison would measure empty slots, not two-stage ranking.
+        if shortlist != 0
+            && ((shortlist as usize) < cfg.page_size || shortlist as usize > edgerank_core::pipeline::MAX_SHORTLIST)
+        {
             return Err(format!(
-                "--shortlist must be 0 (every candidate gets the full model) to {} (the most a rank session holds)",
+                "--shortlist must be 0 (every candidate gets the full model) or {} (the page size) to {} (the most a rank session holds)",
+                cfg.page_size,
                 edgerank_core::pipeline::MAX_SHORTLIST
             ));
         }
     }
     if !(cfg.world.like_social_proof >= 0.0 && cfg.world.like_social_proof <= 5.0) {
         return Err("--like-social-proof must be in [0, 5]".into());
-    }
-    if !(1..=MAX_PAGE).contains(&cfg.page_size) {
-        return Err(format!("--page-size must be in 1..={MAX_PAGE}"));
     }
     if !(cfg.page_size..=MAX_BATCH).contains(&cfg.batch_size) {
         return Err(format!("--batch must be in {}..={MAX_BATCH}", cfg.page_size));

@@ -61,3 +61,13 @@ fn counterfactual_runs_follow_the_chosen_policies() {
     let none = CompareConfig { counterfactual: Vec::new(), ..small(3) };
     assert!(run_compare(&none, &NoProgress).unwrap().counterfactuals.is_empty());
 }
+
+#[test]
+fn a_shortlist_shorter_than_the_page_is_refused() {
+    use edgerank_sim::sim::validate;
+    let page = small(3).page_size;
+    for (shortlist, ok) in [(0, true), (page - 1, false), (page, true), (48, true), (49, false)] {
+        let cfg = CompareConfig { shortlist: Some(shortlist as u16), ..small(3) };
+        assert_eq!(validate(&cfg).is_ok(), ok, "--shortlist {shortlist} with a page of {page}");
+    }
+}

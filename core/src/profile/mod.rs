@@ -178,7 +178,8 @@ pub struct ProfileConfig {
     /// candidates always get it, exploration candidates while the shortlist fills and then
     /// when their light score is among the best `pipeline::EXPLORATION_SHORTLIST` so far); 0
     /// scores every candidate with the full model. A rank session's organic pool caps it.
-    /// Added in format version 2.
+    /// A page holds at most this many organic items: below the page size `K`, pages come
+    /// out short. Added in format version 2.
     pub shortlist: u16,
 }
 
