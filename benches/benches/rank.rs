@@ -4,7 +4,10 @@
 //! - `score`: filters, features, heads and non-positional factors for every candidate;
 //! - `topk`: bounded top-K selection of already scored entries;
 //! - `rank`: the full rank (score, pools, re-rank);
-//! - `reference_f64`: the same models and rules in f64, every score computed, everything sorted.
+//! - `reference_f64`: the same models and rules in f64, the straightforward way: every
+//!   candidate's light score computed, the whole batch sorted by it, the full model on the
+//!   profile's shortlist (which it re-hydrates: up to 48 candidates plus exploration ones),
+//!   the scored pools sorted whole; no early rejection and no bounded heaps.
 //!
 //! Throughput is in candidates per second.
 

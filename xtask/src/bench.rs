@@ -91,7 +91,17 @@ pub fn read_lines(path: &Path) -> Result<Vec<DeviceLine>> {
 }
 
 /// Every figure of `lines` against its budget; the list of figures over budget + tolerance.
+/// A budgeted (target, N) that `lines` lacks is an error: a figure the benchmark stopped
+/// reporting would otherwise pass unchecked.
 fn over_budget(lines: &[DeviceLine], budgets: &[Budget]) -> Result<Vec<String>> {
+    if let Some(b) =
+        budgets.iter().find(|b| !lines.iter().any(|l| l.target == b.target && l.candidates == b.candidates))
+    {
+        return Err(format!(
+            "the benchmark reported no figures for {} N={}, which the budget holds",
+            b.target, b.candidates
+        ));
+    }
     let mut over = Vec::new();
     for l in lines {
         let b = budgets.iter().find(|b| b.target == l.target && b.candidates == l.candidates).ok_or_else(|| {

@@ -35,19 +35,27 @@ fn dpkg_installed(pkg: &str) -> bool {
         .is_ok_and(|status| status.trim() == "install ok installed")
 }
 
-/// `apt-get`, through `sudo` when we are not root.
+/// `apt-get`, noninteractive, through `sudo` when we are not root (`-n`: fail rather than
+/// wait for a password; `env`: sudo's default `env_reset` would drop `DEBIAN_FRONTEND`).
 fn apt_get() -> Command {
     let is_root = capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
-    let mut cmd = if is_root {
-        Command::new("apt-get")
+    if is_root {
+        let mut cmd = Command::new("apt-get");
+        cmd.env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
     } else {
         let mut sudo = Command::new("sudo");
-        sudo.arg("apt-get");
+        sudo.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
         sudo
-    };
-    cmd.env("DEBIAN_FRONTEND", "noninteractive");
-    cmd
+    }
 }
+
+/// Versions of the cargo-installed tools: defmt-print must decode the firmware's defmt
+/// format (1.2.0 reads versions 3 and 4; the firmware's defmt 1.2 writes 4, its `_defmt_version_`), so a fresh
+/// machine gets the version CI has run with, not whatever is newest.
+pub const DEFMT_PRINT_VERSION: &str = "1.2.0";
+/// See [`DEFMT_PRINT_VERSION`].
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 fn defmt_print() -> Result {
     if let Some(path) = find_cargo_binary("defmt-print") {
@@ -55,7 +63,7 @@ fn defmt_print() -> Result {
         return Ok(());
     }
     say("installing defmt-print (cargo install, 1-3 minutes)");
-    run(util::cargo().args(["install", "defmt-print", "--locked"]))
+    run(util::cargo().args(["install", "defmt-print", "--version", DEFMT_PRINT_VERSION, "--locked"]))
 }
 
 fn cargo_fuzz() -> Result {
@@ -64,5 +72,5 @@ fn cargo_fuzz() -> Result {
         return Ok(());
     }
     say("installing cargo-fuzz (cargo install, 1-3 minutes)");
-    run(util::cargo().args(["install", "cargo-fuzz", "--locked"]))
+    run(util::cargo().args(["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked"]))
 }

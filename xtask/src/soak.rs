@@ -54,6 +54,11 @@ pub fn soak(frames: u64, boards: &[String], host_rounds: u64) -> Result {
     if frames == 0 {
         return Ok(());
     }
+    // An unknown board would name no test, and libtest passes a run of 0 tests.
+    if let Some(unknown) = boards.iter().find(|b| !firmware::BOARDS.iter().any(|known| known.name == b.as_str())) {
+        let known: Vec<&str> = firmware::BOARDS.iter().map(|b| b.name).collect();
+        return Err(format!("unknown board {unknown:?}; known: {}", known.join(", ")));
+    }
     firmware::build()?;
     for board in boards {
         let test = format!("soak_{}", board.replace('-', "_"));

@@ -122,9 +122,9 @@ pub fn sizes(elf: &Path) -> Result<(u64, u64, u64), String> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let row = text.lines().nth(1).ok_or("no sizes")?;
-    let cols: Vec<u64> = row.split_whitespace().take(3).map(|c| c.parse().unwrap_or(0)).collect();
+    let cols: Vec<Option<u64>> = row.split_whitespace().take(3).map(|c| c.parse().ok()).collect();
     match cols[..] {
-        [t, d, b] => Ok((t, d, b)),
+        [Some(t), Some(d), Some(b)] => Ok((t, d, b)),
         _ => Err(format!("unexpected arm-none-eabi-size output: {text}")),
     }
 }
