@@ -163,7 +163,7 @@ fn protocol(board: Board) {
     assert!(matches!(&page, Response::Ranked(p) if p.items.len() == 32 && p.stats.received == 256), "{page:?}");
     ok(b, link.settle());
 
-    // Feedback: a full mute list refuses the event; the earlier ones stay applied.
+    // Feedback: a full mute list refuses the event, and with it the whole request.
     let mutes: Vec<Feedback> = (0..MUTE_SLOTS as u32 + 4)
         .map(|i| Feedback { item_id: i, author_id: 9_000 + i, topic: 1, at: now, kind: FeedbackKind::Mute })
         .collect();
@@ -173,6 +173,18 @@ fn protocol(board: Board) {
     ok(b, link.settle());
     let last = ok(b, link.call(&Request::Feedback(heapless::Vec::from_slice(&mutes[35..]).unwrap())));
     assert_eq!(last, Response::Error(WireError::Feedback(FeedbackError::MuteListFull)));
+    let frame = |events: &[Feedback]| Request::Feedback(heapless::Vec::from_slice(events).unwrap());
+    let like = Feedback { kind: FeedbackKind::Like, ..mutes[0] };
+    let Response::FeedbackApplied { total_events, .. } = ok(b, link.call(&frame(&[like]))) else {
+        panic!("{}: a like was refused", b.machine)
+    };
+    let refused = ok(b, link.call(&frame(&[like, mutes[35]])));
+    assert_eq!(refused, Response::Error(WireError::Feedback(FeedbackError::MuteListFull)));
+    // The refused request's like was not applied: the next one is the next event.
+    assert!(matches!(
+        ok(b, link.call(&frame(&[like]))),
+        Response::FeedbackApplied { applied: 1, total_events: t } if t == total_events + 1
+    ));
     assert_eq!(ok(b, link.call(&Request::ResetState)), Response::StateReset);
     assert!(matches!(
         ok(b, link.call(&Request::Feedback(heapless::Vec::from_slice(&mutes[..3]).unwrap()))),

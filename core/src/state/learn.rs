@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::tables::{MuteKind, MuteRecord};
+use super::tables::{MuteKind, MuteList, MuteRecord};
 use super::UserState;
 use crate::error::FeedbackError;
 use crate::num::{Feature, WatchRatio};
@@ -157,26 +157,70 @@ fn ema(current: Feature, target: i32, shift: u32) -> Feature {
     Feature(v as i16)
 }
 
+/// What an event does to the mute records: the only step of [`UserState::apply`] that can
+/// fail (a new mute or block with the list full of mutes and blocks).
+fn follow_mutes(mutes: &mut MuteList, fb: &Feedback) -> Result<(), FeedbackError> {
+    let record = |kind| MuteRecord { author_id: fb.author_id, kind, at: fb.at };
+    match fb.kind {
+        FeedbackKind::SeeFewer => mutes.insert(record(MuteKind::SeeFewer))?,
+        FeedbackKind::Mute => mutes.insert(record(MuteKind::Mute))?,
+        FeedbackKind::Block | FeedbackKind::Report => mutes.insert(record(MuteKind::Block))?,
+        FeedbackKind::Unmute => mutes.remove(fb.author_id),
+        _ => {}
+    }
+    // An event more than a day before a record's date shows that the record's clock ran
+    // ahead: the record moves back to this event (as the session clock does).
+    mutes.redate_after(fb.at, SESSION_CLOCK_RESET_S);
+    Ok(())
+}
+
 impl UserState {
+    /// Applies a batch of events in order, all or none: if any event would be refused,
+    /// nothing changes, and the error names the first refused event's index. A device's
+    /// `Feedback` request is one batch, so a host that sees it refused can resend the events
+    /// it wants without applying any twice.
+    ///
+    /// ```
+    /// use edgerank_core::state::{Feedback, FeedbackKind, UserState, MUTE_SLOTS};
+    ///
+    /// let mut user = UserState::new();
+    /// let mute = |author_id| Feedback { item_id: 1, author_id, topic: 0, at: 100, kind: FeedbackKind::Mute };
+    /// let mutes: Vec<Feedback> = (0..MUTE_SLOTS as u32).map(mute).collect();
+    /// user.apply_all(&mutes).unwrap();
+    /// // A like, then one mute too many: refused as a whole, the like included.
+    /// let before = user.clone();
+    /// let like = Feedback { kind: FeedbackKind::Like, ..mute(7) };
+    /// assert_eq!(user.apply_all(&[like, mute(99)]).map_err(|(i, _)| i), Err(1));
+    /// assert_eq!(user, before);
+    /// ```
+    pub fn apply_all(&mut self, events: &[Feedback]) -> Result<(), (usize, FeedbackError)> {
+        // Only a new mute record can be refused: a batch that adds none cannot fail. One that
+        // does is tried first on a copy of the records (about 400 bytes).
+        let adds_records = events.iter().any(|e| {
+            matches!(e.kind, FeedbackKind::SeeFewer | FeedbackKind::Mute | FeedbackKind::Block | FeedbackKind::Report)
+        });
+        if adds_records {
+            let mut mutes = self.mutes.clone();
+            for (i, fb) in events.iter().enumerate() {
+                follow_mutes(&mut mutes, fb).map_err(|e| (i, e))?;
+            }
+        }
+        for (i, fb) in events.iter().enumerate() {
+            // The same steps succeeded on the copy, so this does not fail.
+            self.apply(fb).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
     /// Applies one feedback event. On error nothing changes.
     pub fn apply(&mut self, fb: &Feedback) -> Result<(), FeedbackError> {
         // Record mutes first: that is the only step that can fail.
-        let record = |kind| MuteRecord { author_id: fb.author_id, kind, at: fb.at };
-        match fb.kind {
-            FeedbackKind::SeeFewer => self.mutes.insert(record(MuteKind::SeeFewer))?,
-            FeedbackKind::Mute => self.mutes.insert(record(MuteKind::Mute))?,
-            FeedbackKind::Block | FeedbackKind::Report => self.mutes.insert(record(MuteKind::Block))?,
-            FeedbackKind::Unmute => self.mutes.remove(fb.author_id),
-            _ => {}
-        }
+        follow_mutes(&mut self.mutes, fb)?;
         // Saturating: the LRU stamps then never run backwards (a wrapped counter would make
         // the newest entries the first evicted), and stay within the counter as a restored
         // state must.
         self.events = self.events.saturating_add(1);
         self.last_event_at = self.last_event_at.max(fb.at);
-        // An event more than a day before a mute record's date shows that the record's
-        // clock ran ahead: the record moves back to this event (as the session clock does).
-        self.mutes.redate_after(fb.at, SESSION_CLOCK_RESET_S);
         if let Some((topic_reward, author_reward)) = rewards(fb.kind) {
             if let Some(t) = self.topics.get_mut(fb.topic as usize) {
                 *t = ema(*t, topic_reward, LEARNING.topic_shift);
@@ -395,5 +439,31 @@ mod tests {
         let before = u.clone();
         assert_eq!(u.apply(&fb(FeedbackKind::Mute)), Err(FeedbackError::MuteListFull));
         assert_eq!(u, before);
+    }
+
+    #[test]
+    fn a_batch_applies_as_its_events_one_by_one_or_not_at_all() {
+        let mut full = UserState::new();
+        for a in 0..super::super::MUTE_SLOTS as u32 {
+            full.apply(&Feedback { author_id: 1000 + a, ..fb(FeedbackKind::Block) }).unwrap();
+        }
+        let like = fb(FeedbackKind::Like);
+        let mute = fb(FeedbackKind::Mute);
+        let unblock = Feedback { author_id: 1003, ..fb(FeedbackKind::Unmute) };
+        // An unblock first makes room: the batch applies, as its events one by one would.
+        let (mut batch, mut single) = (full.clone(), full.clone());
+        assert_eq!(batch.apply_all(&[like, unblock, mute]), Ok(()));
+        for e in [like, unblock, mute] {
+            single.apply(&e).unwrap();
+        }
+        assert_eq!(batch, single);
+        // The mute before the unblock: refused at index 1, and the like is not applied.
+        let mut refused = full.clone();
+        assert_eq!(refused.apply_all(&[like, mute, unblock]), Err((1, FeedbackError::MuteListFull)));
+        assert_eq!(refused, full);
+        // A batch that adds no record cannot be refused.
+        let mut plain = full.clone();
+        assert_eq!(plain.apply_all(&[like, unblock, fb(FeedbackKind::Skip)]), Ok(()));
+        assert_eq!(plain.events, full.events + 3);
     }
 }

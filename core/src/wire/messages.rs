@@ -68,7 +68,9 @@ pub enum Request {
     RankChunk(heapless::Vec<Candidate, CANDIDATES_PER_CHUNK>),
     /// Close the rank call and answer with the page.
     RankEnd,
-    /// Feedback events, applied in order.
+    /// Feedback events, applied in order, all or none: if one is refused (a new mute or
+    /// block with the mute list full of them), the request changes nothing. Not idempotent:
+    /// a request sent again after its answer was lost applies twice.
     Feedback(heapless::Vec<Feedback, FEEDBACK_PER_FRAME>),
     /// Counters.
     Stats,
@@ -168,7 +170,7 @@ pub enum WireError {
     Blob(BlobError),
     /// The rank call failed.
     Rank(RankError),
-    /// A feedback event was refused (earlier events of the request stay applied).
+    /// A feedback event was refused, and with it the whole request (nothing changed).
     Feedback(FeedbackError),
     /// A request that makes no sense now (e.g. a chunk with no open rank call).
     UnexpectedRequest,

@@ -86,7 +86,8 @@ pub struct Restored {
     pub profile: Option<Profile>,
     /// Stored values that did not validate (dropped).
     pub invalid: u8,
-    /// Whether the storage held nothing valid and was erased (e.g. the first boot).
+    /// Whether the storage was unreadable or held nothing valid, and was erased (not when it
+    /// was blank: the first boot finds it so).
     pub erased: bool,
 }
 
@@ -101,7 +102,8 @@ pub struct RestoreOutcome {
     pub profile: bool,
     /// Stored values that did not validate (dropped).
     pub invalid: u8,
-    /// Whether the storage held nothing valid (or was unreadable) and was erased.
+    /// Whether the storage was unreadable or held nothing valid, and was erased (not when it
+    /// was blank).
     pub erased: bool,
 }
 
@@ -132,9 +134,9 @@ impl<F: NorFlash> Store<F> {
         Ok(Self { map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()) })
     }
 
-    /// Reads what is stored, through `buf` (see [`Store::new`]). Unreadable storage (never
-    /// written, or damaged beyond repair) is erased; a value that does not validate is dropped.
-    /// Never fails: the device boots.
+    /// Reads what is stored, through `buf` (see [`Store::new`]). Unreadable storage (damaged
+    /// beyond repair) or storage with nothing valid (but not blank) is erased; a value that
+    /// does not validate is dropped. Never fails: the device boots.
     pub fn restore(&mut self, buf: &mut [u8]) -> Restored {
         let mut user = UserState::new();
         let mut model = Model::default();
@@ -157,9 +159,11 @@ impl<F: NorFlash> Store<F> {
     /// of serving a rank call.
     ///
     /// Two passes over the same, unchanged flash: the first checks what validates (restoring
-    /// the user state on the way), so that nothing is restored when the store is unreadable
-    /// or holds nothing valid (it is erased then, and `user` is left fresh); the second
-    /// decodes the model and profile again, into their places.
+    /// the user state on the way), so that no model or profile is restored when the store is
+    /// unreadable or holds nothing valid (it is erased then, and `user` is left fresh); the
+    /// second decodes the model and profile again, into their places. A store that was never
+    /// written is left as it is; one whose flash driver fails to read is left alone too, and
+    /// nothing is restored from it.
     pub fn restore_with(
         &mut self,
         buf: &mut [u8],
@@ -169,7 +173,7 @@ impl<F: NorFlash> Store<F> {
     ) -> RestoreOutcome {
         let mut valid = 0u8;
         let mut invalid = 0u8;
-        let mut readable = true;
+        let mut unreadable = None;
         let mut user_restored = false;
         for key in KEYS {
             let validates = match key {
@@ -184,17 +188,33 @@ impl<F: NorFlash> Store<F> {
                 }
                 Ok(Some(false)) => invalid += 1,
                 Ok(None) => {}
-                Err(_) => {
-                    readable = false;
+                Err(e) => {
+                    unreadable = Some(e);
                     break;
                 }
             }
         }
-        // Unreadable, or holding nothing valid (never written: erased, zeroed or random bytes):
-        // start from an erased range, so that the next save finds its pages in order. Nothing
-        // valid is lost by this.
-        if !readable || valid == 0 {
-            if !readable {
+        if unreadable == Some(StoreError::Flash) {
+            // The driver failed: erasing through it would not help, and would lose what the
+            // flash holds if it recovers. The device boots fresh; each save tries the flash
+            // again.
+            crate::log::error!("storage read failed: booting without what it holds");
+            if user_restored {
+                user.reset();
+            }
+            return RestoreOutcome { invalid, ..RestoreOutcome::default() };
+        }
+        if unreadable.is_none() && valid == 0 && invalid == 0 && self.is_blank(buf) {
+            // Never written (or erased since): nothing to do. Erasing it again at every boot
+            // would wear the flash and, on a real board, take most of a second.
+            return RestoreOutcome::default();
+        }
+        // Unreadable (damaged beyond sequential-storage's repair, or holding an item larger
+        // than this build's buffer, which makes every key unreadable), or holding nothing
+        // valid (zeroed or random bytes, or values that no longer validate): start from an
+        // erased range, so that the next save finds its pages in order.
+        if unreadable.is_some() || valid == 0 {
+            if unreadable.is_some() {
                 crate::log::warn!("storage unreadable: erasing it");
             }
             if user_restored {
@@ -209,6 +229,25 @@ impl<F: NorFlash> Store<F> {
         let profile_restored =
             self.load(buf, KEY_PROFILE, |bytes| decode_profile(bytes, Some(profile))) == Ok(Some(true));
         RestoreOutcome { user: user_restored, model: model_restored, profile: profile_restored, invalid, erased: false }
+    }
+
+    /// Whether every byte of the store's range reads 0xFF (read through `buf`).
+    #[inline(never)]
+    fn is_blank(&mut self, buf: &mut [u8]) -> bool {
+        let range = self.map.flash_range();
+        let flash = &mut self.map.flash().0;
+        // Whole read units (the range is page-aligned, so its end is one too).
+        let chunk = buf.len() - buf.len() % F::READ_SIZE.max(1);
+        let mut at = range.start;
+        while at < range.end && chunk > 0 {
+            let len = chunk.min((range.end - at) as usize);
+            let Some(part) = buf.get_mut(..len) else { return false };
+            if flash.read(at, part).is_err() || part.iter().any(|&b| b != 0xFF) {
+                return false;
+            }
+            at += len as u32;
+        }
+        chunk > 0
     }
 
     /// The bytes stored under `key`, read into `buf`.

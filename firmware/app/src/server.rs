@@ -403,21 +403,16 @@ fn read_only(query: Query, device: &Device, stats: &DeviceStats, stack: Option<&
     }
 }
 
-/// Applies feedback events in order, stopping at the first refused one.
+/// Applies a request's feedback events in order, all or none ([`UserState::apply_all`]): a
+/// refused request changes nothing, so the host can resend what it wants without applying
+/// any event twice.
 #[inline(never)]
 fn feedback(user: &mut UserState, stats: &mut DeviceStats, events: &[Feedback]) -> Response {
-    let mut applied: u8 = 0;
-    let mut refused = None;
-    for event in events {
-        if let Err(e) = user.apply(event) {
-            refused = Some(e);
-            break;
+    match user.apply_all(events) {
+        Ok(()) => {
+            stats.feedback_events = stats.feedback_events.wrapping_add(events.len() as u32);
+            Response::FeedbackApplied { applied: events.len() as u8, total_events: user.events }
         }
-        applied += 1;
-    }
-    stats.feedback_events = stats.feedback_events.wrapping_add(applied as u32);
-    match refused {
-        Some(e) => Response::Error(WireError::Feedback(e)),
-        None => Response::FeedbackApplied { applied, total_events: user.events },
+        Err((_, e)) => Response::Error(WireError::Feedback(e)),
     }
 }

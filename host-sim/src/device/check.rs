@@ -239,7 +239,8 @@ impl<'a> DeviceCheck<'a> {
     }
 
     /// Sends the pending feedback: frames of up to [`FEEDBACK_PER_FRAME`] events, each ending
-    /// early at an event the state refuses (the device stops applying a frame there).
+    /// before an event the state refuses, which goes alone in a frame of its own (the device
+    /// refuses a frame as a whole, so it would take the events before it down with it).
     fn flush(&self, d: &mut UserDevice) -> Result<(), String> {
         let events = std::mem::take(&mut d.pending);
         let mut sent = 0u64;
@@ -248,12 +249,15 @@ impl<'a> DeviceCheck<'a> {
             let mut n = 0;
             let mut expected = None;
             while n < rest.len() && n < FEEDBACK_PER_FRAME {
-                let r = d.shadow.apply(&rest[n]);
-                n += 1;
-                if let Err(e) = r {
-                    expected = Some(Response::Error(WireError::Feedback(e)));
+                // A refused event leaves the shadow as it was.
+                if let Err(e) = d.shadow.apply(&rest[n]) {
+                    if n == 0 {
+                        n = 1;
+                        expected = Some(Response::Error(WireError::Feedback(e)));
+                    }
                     break;
                 }
+                n += 1;
             }
             let expected =
                 expected.unwrap_or(Response::FeedbackApplied { applied: n as u8, total_events: d.shadow.events });

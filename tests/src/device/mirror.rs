@@ -150,16 +150,17 @@ impl Mirror {
                 Err(e) => Response::Error(WireError::Blob(e)),
             },
             Request::Feedback(events) => {
-                let mut applied = 0u8;
+                // All or none, like the device. The mirror's own check of that: one by one on
+                // a copy, kept only if every event applies.
+                let mut copy = self.user.clone();
                 for event in events {
-                    if let Err(e) = self.user.apply(event) {
-                        self.stats.feedback_events += applied as u32;
+                    if let Err(e) = copy.apply(event) {
                         return Response::Error(WireError::Feedback(e));
                     }
-                    applied += 1;
                 }
-                self.stats.feedback_events += applied as u32;
-                Response::FeedbackApplied { applied, total_events: self.user.events }
+                self.user = copy;
+                self.stats.feedback_events += events.len() as u32;
+                Response::FeedbackApplied { applied: events.len() as u8, total_events: self.user.events }
             }
             Request::ResetState => {
                 self.user = UserState::new();

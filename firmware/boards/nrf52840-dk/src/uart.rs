@@ -125,6 +125,11 @@ impl Read for Uart0 {
         let mut n = 0;
         while n < buf.len() {
             if read(UART0 + EVENTS_ERROR) != 0 {
+                if n > 0 {
+                    // The bytes that arrived before the error are good: hand them over, and
+                    // leave the error for the next read to report.
+                    break;
+                }
                 write(UART0 + EVENTS_ERROR, 0);
                 let source = read(UART0 + ERRORSRC);
                 write(UART0 + ERRORSRC, source);
