@@ -371,6 +371,13 @@ fn train(a: TrainArgs) -> Result<(), String> {
     );
     let _ = write!(out, "{}", render(r));
     let _ = writeln!(out);
+    if r.watch_quantiles_clipped > 0 {
+        let _ = writeln!(
+            out,
+            "note: {} watch-time quantile table entries exceed the core's largest watch time (2047.97 s) and were stored at it\n",
+            r.watch_quantiles_clipped
+        );
+    }
     for p in &written {
         let _ = writeln!(out, "wrote {}", p.display());
     }

@@ -334,15 +334,20 @@ pub struct PolicyMetrics {
     pub report_rate: f64,
     /// Mean realised satisfaction per impression.
     pub satisfaction_per_impression: f64,
-    /// Mean NDCG@10 of pages against ground-truth expected satisfaction.
+    /// Mean NDCG@10 of pages as first ranked (before any on-device re-rank of their rest)
+    /// against ground-truth expected satisfaction at that time; NDCG@page for pages shorter
+    /// than 10.
     pub ndcg_at_10: f64,
     /// XAUC of the model's watch-time head against realised watch time (pairs within a session).
     pub xauc: f64,
-    /// Mean distinct authors in a page's top 10.
+    /// Mean distinct authors in a page's top 10. This and the other page shares count each
+    /// page as served: with on-device re-ranking, the last re-rank's order after the last
+    /// item shown.
     pub distinct_authors_top10: f64,
     /// Gini of impressions across creators who posted.
     pub creator_exposure_gini: f64,
-    /// Share of organic impressions on honest creators with at most 1000 followers.
+    /// Share of organic impressions on honest creators with at most 1000 followers at the
+    /// start of the run.
     pub small_creator_reach: f64,
     /// Share of organic impressions on honest creators with accounts under 30 days old.
     pub new_creator_reach: f64,

@@ -172,8 +172,10 @@ const TOPIC_SHARE: f64 = 0.30;
 const TRENDING_SHARE: f64 = 0.12;
 const FRESH_SHARE: f64 = 0.08;
 const POPULAR_SHARE: f64 = 0.05;
-/// Sponsored candidates per batch.
+/// Sponsored candidates per batch: at most 8, one per 30 candidates (8 in the default batch
+/// of 240; none below 30, so that a small batch is not mostly ads).
 const SPONSORED_PER_BATCH: usize = 8;
+const CANDIDATES_PER_SPONSORED: usize = 30;
 
 impl<'w> Server<'w> {
     /// A server with empty counters.
@@ -433,11 +435,15 @@ impl<'w> Server<'w> {
         rng: &mut SimRng,
     ) -> Vec<u32> {
         let w = self.world;
+        let sponsored = SPONSORED_PER_BATCH.min(batch / CANDIDATES_PER_SPONSORED);
+        // The organic sources fill at most this many; their shares (0.9 of the batch in all)
+        // can round past it in a small batch.
+        let organic = batch - sponsored;
         let mut out: Vec<u32> = Vec::with_capacity(batch);
         let mut taken = std::collections::HashSet::with_capacity(batch * 2);
         let shown = |id: u32| history.binary_search(&id).is_ok();
         let mut add = |id: u32, out: &mut Vec<u32>| -> bool {
-            if out.len() >= batch || shown(id) || w.items[id as usize].created_at > now || !taken.insert(id) {
+            if out.len() >= organic || shown(id) || w.items[id as usize].created_at > now || !taken.insert(id) {
                 return false;
             }
             out.push(id);
@@ -519,7 +525,6 @@ impl<'w> Server<'w> {
             }
         }
         // Exploration (random topics) fills the rest.
-        let organic = batch.saturating_sub(SPONSORED_PER_BATCH);
         for _ in 0..organic * 3 {
             if out.len() >= organic {
                 break;
@@ -533,7 +538,7 @@ impl<'w> Server<'w> {
         let mut sp = 0;
         for &(_, t) in &topics {
             for &id in &self.pools.sponsored_by_topic[t as usize] {
-                if sp >= SPONSORED_PER_BATCH / 2 {
+                if sp >= sponsored.div_ceil(2) {
                     break;
                 }
                 if !shown(id) && w.items[id as usize].created_at <= now && taken.insert(id) {
@@ -544,7 +549,7 @@ impl<'w> Server<'w> {
         }
         let all = &self.pools.sponsored;
         let mut tries = 0;
-        while sp < SPONSORED_PER_BATCH && !all.is_empty() && tries < 32 {
+        while sp < sponsored && !all.is_empty() && tries < 32 {
             tries += 1;
             let id = all[rng::below(rng, all.len())];
             if !shown(id) && w.items[id as usize].created_at <= now && taken.insert(id) {
@@ -613,6 +618,31 @@ impl<'w> Server<'w> {
                 engagement_rate: Prob::from_f64(engagement_rate),
                 posting_regularity: Prob::from_f64(regularity as f64),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::WorldParams;
+
+    #[test]
+    fn a_batch_holds_at_most_its_size_and_a_small_one_is_not_mostly_ads() {
+        let world = World::generate(5, 60, 0.5, 0.5, WorldParams::default());
+        let mut server = Server::new(&world, RateBasis::PerFollower);
+        let now = world.start + 12 * 3600;
+        server.advance(now);
+        let user = &world.users[0];
+        let mut rng = crate::rng::rng_for(5, crate::rng::Stream::Server, 0, 0);
+        for batch in [1, 8, 20, 29, 30, 40, 100, 240] {
+            let ids = server.gather(now, &user.initial_follows, &UserState::new(), &[], batch, &mut rng);
+            let ads = ids.iter().filter(|&&id| world.items[id as usize].sponsored).count();
+            assert!(ids.len() <= batch, "batch {batch}: {} candidates", ids.len());
+            assert!(ads <= (batch / 30).min(8), "batch {batch}: {ads} sponsored of {}", ids.len());
+            if batch == 240 {
+                assert_eq!((ids.len(), ads), (240, 8));
+            }
         }
     }
 }

@@ -254,37 +254,20 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             break;
         }
         if measured {
-            let mood = page.iter().filter(|&&(i, _)| plan.in_mood(cands[i].topic)).count() as u64;
-            if first_page {
-                acc.first_page_items += page.len() as u64;
-                acc.first_page_mood += mood;
-            } else {
-                acc.later_page_items += page.len() as u64;
-                acc.later_page_mood += mood;
-            }
-            acc.pages += 1;
+            // NDCG judges the ranking against the relevance it was made with: the page as
+            // first ranked. With a page shorter than 10, NDCG@page (the ideal has as many terms
+            // as the page has positions).
             let shown: Vec<f64> = page.iter().map(|&(i, _)| relevance[i].max(0.0)).collect();
             let mut pool: Vec<f64> = relevance.iter().copied().filter(|r| *r >= 0.0).collect();
-            if let Some(n) = ndcg_at(&shown, &mut pool, TOP) {
+            if let Some(n) = ndcg_at(&shown, &mut pool, TOP.min(env.page_size)) {
                 acc.ndcg_sum += n;
                 acc.ndcg_pages += 1;
             }
-            let mut authors: Vec<u32> = Vec::with_capacity(TOP);
-            for &(i, _) in page.iter().take(TOP) {
-                let c = &cands[i];
-                acc.top_slots += 1;
-                if let Some(k) = w.creators[c.author_id as usize].kind.inauthentic_index() {
-                    acc.top_inauthentic += 1;
-                    acc.top_by_kind[k] += 1;
-                }
-                acc.top_sponsored += c.flags.sponsored() as u64;
-                if !authors.contains(&c.author_id) {
-                    authors.push(c.author_id);
-                }
-            }
-            acc.distinct_authors += authors.len() as u64;
         }
+        let was_first_page = first_page;
         first_page = false;
+        // Items of this page dropped before display (an author muted earlier on the page).
+        let mut dropped: Vec<usize> = Vec::new();
         // The model's inputs and watch-time prediction, from the state the page was ranked with.
         let mut inputs: Vec<[Feature; FEATURES]> = page
             .iter()
@@ -304,6 +287,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
             let id = ids[i];
             // On device, an author muted or hidden earlier on this page is dropped at once.
             if per_item && admit(c, &u.state, env.policy.filter_profile(), t).is_err() {
+                dropped.push(i);
                 continue;
             }
             let viewer = Viewer { user_idx: plan.user, user, follows: &u.follows, disliked: &u.disliked, plan };
@@ -376,7 +360,9 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 } else {
                     acc.organic_impressions += 1;
                     if cr.kind == CreatorKind::Honest {
-                        acc.small_impressions += (c.author.followers <= SMALL_FOLLOWERS) as u64;
+                        // Small at the start, as the reach curves count them: the followers
+                        // an item shows grow with what the policy does for its creator.
+                        acc.small_impressions += cr.is_small_honest() as u64;
                         acc.new_impressions += (c.author.account_age_days < NEW_DAYS) as u64;
                     }
                 }
@@ -419,7 +405,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 // On-device re-ranking: the rest of the page is ranked again from the whole
                 // batch with the state this item's feedback just updated.
                 let t = start + elapsed as u32;
-                // Only the oracle ranks by relevance (page metrics describe each page as first
+                // Only the oracle ranks by relevance (NDCG describes each page as first
                 // ranked): the core's re-rank skips a filter pass over the batch.
                 let relevance = if env.policy.ranker == Ranker::Oracle {
                     admitted_relevance(&cands, &truth, &u.state, env.policy, t)
@@ -459,6 +445,34 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                     inputs.push(x);
                 }
             }
+        }
+        if measured {
+            // The page as served: with on-device re-ranking, its positions after the last item
+            // shown are the last re-rank's, not the first ranking's.
+            let served: Vec<usize> = page.iter().map(|&(i, _)| i).filter(|i| !dropped.contains(i)).collect();
+            let mood = served.iter().filter(|&&i| plan.in_mood(cands[i].topic)).count() as u64;
+            if was_first_page {
+                acc.first_page_items += served.len() as u64;
+                acc.first_page_mood += mood;
+            } else {
+                acc.later_page_items += served.len() as u64;
+                acc.later_page_mood += mood;
+            }
+            acc.pages += 1;
+            let mut authors: Vec<u32> = Vec::with_capacity(TOP);
+            for &i in served.iter().take(TOP) {
+                let c = &cands[i];
+                acc.top_slots += 1;
+                if let Some(k) = w.creators[c.author_id as usize].kind.inauthentic_index() {
+                    acc.top_inauthentic += 1;
+                    acc.top_by_kind[k] += 1;
+                }
+                acc.top_sponsored += c.flags.sponsored() as u64;
+                if !authors.contains(&c.author_id) {
+                    authors.push(c.author_id);
+                }
+            }
+            acc.distinct_authors += authors.len() as u64;
         }
         // The page is served: it leaves the batch whether or not every item was reached.
         let mut served = vec![false; cands.len()];

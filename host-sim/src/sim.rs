@@ -468,8 +468,8 @@ pub fn run_compare(cfg: &CompareConfig, progress: &dyn Progress) -> Result<Summa
             None => results.push(m),
         }
     }
-    if total_sessions == 0 {
-        // Every metric would be a ratio over no session.
+    if results.iter().all(|m| m.sessions == 0) {
+        // Every metric would be a ratio over no session (warm-up sessions are not measured).
         return Err("the run had no session in its measured days: try more --users or --days".into());
     }
     // Jobs list each counterfactual policy's five runs together, in `counterfactual_policies` order.

@@ -71,3 +71,11 @@ fn a_shortlist_shorter_than_the_page_is_refused() {
         assert_eq!(validate(&cfg).is_ok(), ok, "--shortlist {shortlist} with a page of {page}");
     }
 }
+
+#[test]
+fn a_run_with_only_warm_up_sessions_is_refused() {
+    // One user, a day of warm-up and a quarter of an hour measured: sessions ran, none counted.
+    let cfg = CompareConfig { users: 1, days: 0.01, warmup_days: 1.0, policies: vec!["tiktok".into()], ..small(3) };
+    let err = run_compare(&cfg, &NoProgress).unwrap_err();
+    assert!(err.contains("no session in its measured days"), "{err}");
+}

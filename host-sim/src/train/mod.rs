@@ -134,6 +134,10 @@ pub struct TrainReport {
     pub macs_per_candidate: usize,
     /// Model id of the quantized model.
     pub model_id: u32,
+    /// Watch-time quantile table entries above the core's largest watch time (2047.97 s),
+    /// stored at it: the duration-debiased head cannot predict more for long videos. The
+    /// held-out figures are the quantized model's, so they include the effect.
+    pub watch_quantiles_clipped: usize,
 }
 
 /// The result: the report and the quantized model.
@@ -342,6 +346,7 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
         progress.inc(1);
     }
     let model = quantize(&fitted, &quantiles)?;
+    let watch_quantiles_clipped = quantiles.iter().flatten().filter(|&&v| v > WatchTime::MAX.to_f64()).count();
 
     // Held-out evaluation.
     progress.message("evaluating");
@@ -363,6 +368,7 @@ pub fn run_train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<Trained, 
         bias_f64: fitted.iter().map(|f| f.bias).collect(),
         macs_per_candidate: Model::macs_per_candidate(),
         model_id: model.model_id,
+        watch_quantiles_clipped,
     };
     Ok(Trained { report, model })
 }
