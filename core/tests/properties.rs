@@ -247,7 +247,8 @@ prop_compose! {
         base in prop::sample::select(Platform::ALL.to_vec()),
         neutral in any::<bool>(),
         weights in prop::array::uniform12(arb_weight(500.0)),
-        watch_weight in arb_weight(2.0),
+        // Not negative: a profile may not weigh the unbounded watch-time head negatively.
+        watch_weight in arb_weight(2.0).prop_map(f32::abs),
         age in arb_age(),
         factors in (0.0f32..3.99, 0.0f32..3.99, prop_oneof![0u8..4, any::<u8>()], unit()),
         author_diversity in arb_diversity(),

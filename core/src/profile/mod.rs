@@ -144,7 +144,7 @@ pub struct ProfileConfig {
     /// Display name.
     pub name: heapless::String<PROFILE_NAME_LEN>,
     /// Weight of each head, per unit of its output (per probability; per second of watch
-    /// time), in [`Head`] order.
+    /// time), in [`Head`] order, each within ±1000; the watch-time head's is not negative.
     pub head_weights: [f32; HEADS],
     /// Age decay and cut.
     pub age: AgeDecay,
@@ -561,7 +561,12 @@ impl Profile {
         let mut total_mass = 0f32;
         for head in Head::ALL {
             let w = config.head_weights[head.index()];
-            if !w.is_finite() || F32Ext::abs(w) > 1000.0 {
+            // The negative-total rule needs a bound on what each negatively weighted head can
+            // subtract (`HeadUnit::max_value`); the odds watch-time head `e^z` has none (the
+            // default model already predicts over an hour for a long video at its clamps), so
+            // its weight may not be negative: penalise long watches through the bounded
+            // quantile head instead.
+            if !w.is_finite() || F32Ext::abs(w) > 1000.0 || (head == Head::WatchTime && w < 0.0) {
                 return Err(BlobError::OutOfRange);
             }
             heads[head.index()] = HeadWeight::quantise(w)?;
@@ -1193,5 +1198,13 @@ mod tests {
         let mut c = Platform::TikTok.config();
         c.head_weights[10] = 5000.0;
         assert_eq!(Profile::compile(c), Err(BlobError::OutOfRange));
+        // A negative weight on the unbounded watch-time head; the bounded quantile head may
+        // take one.
+        let mut c = Platform::TikTok.config();
+        c.head_weights[Head::WatchTime.index()] = -0.1;
+        assert_eq!(Profile::compile(c.clone()), Err(BlobError::OutOfRange));
+        c.head_weights[Head::WatchTime.index()] = 0.0;
+        c.head_weights[Head::WatchQuantile.index()] = -50.0;
+        assert!(Profile::compile(c).is_ok());
     }
 }
