@@ -361,8 +361,10 @@ fn prepare<F: Real>(cfg: &ProfileConfig, user: &UserState, now: u32, cand: &Cand
         match r.kind {
             MuteKind::Mute | MuteKind::Block => return None,
             MuteKind::SeeFewer => {
-                let since = now.saturating_sub(r.at) as f64 / 86_400.0;
                 let filter = cfg.fatigue.filter_days as f64;
+                // A record dated more than a day ahead starts its recovery (`filter::RECORD_AHEAD_S`).
+                let ahead = r.at > now.saturating_add(crate::pipeline::filter::RECORD_AHEAD_S);
+                let since = if ahead { filter } else { now.saturating_sub(r.at) as f64 / 86_400.0 };
                 let recovery = cfg.fatigue.recovery_days as f64;
                 if since < filter {
                     return None;

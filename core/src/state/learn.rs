@@ -91,9 +91,7 @@ pub struct Learning {
 pub const LEARNING: Learning = Learning { topic_shift: 3, session_shift: 1, author_shift: 2 };
 
 /// An event dated more than this before the session clock moves the clock back to it (see
-/// [`UserState::apply`]); a later one is a late event and leaves the clock alone. Mute and
-/// "see fewer" records dated more than this after an event move back to it the same way.
-/// One day.
+/// [`UserState::apply`]); a later one is a late event and leaves the clock alone. One day.
 pub const SESSION_CLOCK_RESET_S: u32 = 24 * 3600;
 
 /// The session interest halves (toward zero) per this many seconds without events.
@@ -168,9 +166,6 @@ fn follow_mutes(mutes: &mut MuteList, fb: &Feedback) -> Result<(), FeedbackError
         FeedbackKind::Unmute => mutes.remove(fb.author_id),
         _ => {}
     }
-    // An event more than a day before a record's date shows that the record's clock ran
-    // ahead: the record moves back to this event (as the session clock does).
-    mutes.redate_after(fb.at, SESSION_CLOCK_RESET_S);
     Ok(())
 }
 
@@ -388,20 +383,6 @@ mod tests {
         assert_eq!(u.session_at(), clock);
         u.apply(&watch(3, clock - SESSION_CLOCK_RESET_S - 1)).unwrap();
         assert_eq!(u.session_at(), clock - SESSION_CLOCK_RESET_S - 1);
-    }
-
-    #[test]
-    fn a_mute_record_dated_ahead_moves_back_to_a_later_event() {
-        let mut u = UserState::new();
-        // Stamped by a clock 30 years ahead.
-        let ahead = 1_000_000 + 30 * 365 * 86_400;
-        u.apply(&Feedback { at: ahead, ..fb(FeedbackKind::SeeFewer) }).unwrap();
-        // A day before it: the record keeps its date.
-        u.apply(&Feedback { at: ahead - SESSION_CLOCK_RESET_S, ..fb(FeedbackKind::Like) }).unwrap();
-        assert_eq!(u.mute_record(5).map(|r| r.at), Some(ahead));
-        // More than a day before it: the record moves back to the event.
-        u.apply(&Feedback { author_id: 6, at: 1_000_000, ..fb(FeedbackKind::Like) }).unwrap();
-        assert_eq!(u.mute_record(5).map(|r| (r.kind, r.at)), Some((MuteKind::SeeFewer, 1_000_000)));
     }
 
     #[test]

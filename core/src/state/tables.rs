@@ -205,18 +205,6 @@ impl MuteList {
         Ok(())
     }
 
-    /// Moves every record dated more than `slack` seconds after `at` back to `at`. A record
-    /// stamped by a clock that ran ahead (and was corrected since) would otherwise keep a
-    /// "see fewer" author filtered until that date, its window counting from it, and would
-    /// never be the oldest to make room.
-    pub(crate) fn redate_after(&mut self, at: u32, slack: u32) {
-        for r in self.records.iter_mut() {
-            if r.at > at.saturating_add(slack) {
-                r.at = at;
-            }
-        }
-    }
-
     /// Removes an author's record.
     pub fn remove(&mut self, author_id: u32) {
         self.records.retain(|r| r.author_id != author_id);

@@ -119,6 +119,10 @@ pub struct Store<F: NorFlash> {
             u8,
         >,
     >,
+    /// Set when a boot could not read the store (the flash driver failed): saves are refused
+    /// until the next boot, as the first one would hide the stored user state under a fresh
+    /// one.
+    read_failed: bool,
 }
 
 impl<F: NorFlash> Store<F> {
@@ -131,7 +135,7 @@ impl<F: NorFlash> Store<F> {
     /// the operation fail ([`StoreError::Other`]), never panic.
     pub fn new(flash: F, range: Range<u32>) -> Result<Self, StoreError> {
         let config = MapConfig::try_new(range).map_err(|_| StoreError::BadRange)?;
-        Ok(Self { map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()) })
+        Ok(Self { map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()), read_failed: false })
     }
 
     /// Reads what is stored, through `buf` (see [`Store::new`]). Unreadable storage (damaged
@@ -196,9 +200,10 @@ impl<F: NorFlash> Store<F> {
         }
         if unreadable == Some(StoreError::Flash) {
             // The driver failed: erasing through it would not help, and would lose what the
-            // flash holds if it recovers. The device boots fresh; each save tries the flash
-            // again.
-            crate::log::error!("storage read failed: booting without what it holds");
+            // flash holds if it recovers. The device boots fresh and saves nothing until the
+            // next boot reads the store (a save would hide the stored user state).
+            crate::log::error!("storage read failed: booting without it, saves off until the next boot");
+            self.read_failed = true;
             if user_restored {
                 user.reset();
             }
@@ -285,6 +290,9 @@ impl<F: NorFlash> Store<F> {
     }
 
     fn save<'v, V: Value<'v>>(&mut self, buf: &mut [u8], key: u8, value: &V) -> Result<(), StoreError> {
+        if self.read_failed {
+            return Err(StoreError::Flash);
+        }
         Ok(block_on(self.map.store_item(buf, &key, value))?)
     }
 
