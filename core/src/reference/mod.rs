@@ -315,22 +315,39 @@ pub fn light_score<F: Real>(
     cand: &Candidate,
 ) -> Option<F> {
     let p = prepare::<F>(cfg, user, now, cand)?;
-    Some(light_of(model, cfg, &p))
+    Some(light_of(&LightLine::new(model, cfg), cfg, &p))
 }
 
-fn light_of<F: Real>(model: &FloatModel<F>, cfg: &ProfileConfig, p: &Prepared<F>) -> F {
-    let mut sum = c::<F>(0.0);
-    for head in Head::ALL {
-        let w = F::from_f32(cfg.head_weights[head.index()]);
-        if w == c(0.0) {
-            continue;
+/// The light pass's weighted sum as one line in the features, folded once per rank call (as
+/// the device folds it, `pipeline::light::LightPass`): `sum_h w_h (value_h + slope_h W_h . x)`
+/// = `base + coef . x`.
+struct LightLine<F> {
+    base: F,
+    coef: [F; FEATURES],
+}
+
+impl<F: Real> LightLine<F> {
+    fn new(model: &FloatModel<F>, cfg: &ProfileConfig) -> Self {
+        let mut line = LightLine { base: c(0.0), coef: [c(0.0); FEATURES] };
+        for head in Head::ALL {
+            let w = F::from_f32(cfg.head_weights[head.index()]);
+            if w == c(0.0) {
+                continue;
+            }
+            let (value, slope) = model.tangent[head.index()];
+            line.base = line.base + w * value;
+            for (k, wi) in line.coef.iter_mut().zip(model.weights[head.index()].iter()) {
+                *k = *k + w * slope * *wi;
+            }
         }
-        let (value, slope) = model.tangent[head.index()];
-        let mut wx = c::<F>(0.0);
-        for (wi, xi) in model.weights[head.index()].iter().zip(p.x.iter()) {
-            wx = wx + *wi * *xi;
-        }
-        sum = sum + w * (value + slope * wx);
+        line
+    }
+}
+
+fn light_of<F: Real>(line: &LightLine<F>, cfg: &ProfileConfig, p: &Prepared<F>) -> F {
+    let mut sum = line.base;
+    for (k, xi) in line.coef.iter().zip(p.x.iter()) {
+        sum = sum + *k * *xi;
     }
     finish(cfg, p, sum)
 }
@@ -508,9 +525,10 @@ pub fn rank<F: Real, const K: usize>(
         // of those seen since (ties to the earlier one), as on the device.
         let mut organic_seen = 0;
         let mut gate: heapless::Vec<F, EXPLORATION_SHORTLIST> = heapless::Vec::new();
+        let line = LightLine::new(model, cfg);
         for (i, cand) in candidates.iter().enumerate() {
             if let Some(p) = prepare::<F>(cfg, user, now, cand) {
-                let light = light_of(model, cfg, &p);
+                let light = light_of(&line, cfg, &p);
                 let mut explore = p.explore;
                 if !cand.flags.sponsored() {
                     if explore && organic_seen >= shortlist {
