@@ -1,8 +1,9 @@
 //! Any byte stream through the frame reader and decoder (COBS, checksum, postcard envelope).
 //!
 //! Invariants: a frame that decodes is canonical (its message encodes back to exactly the
-//! payload received) and decodes again to the same message; the reader never hands over a
-//! frame longer than its buffer and reports overflows instead; nothing panics.
+//! payload received) and decodes again to the same message; each reader hands over exactly the
+//! bytes since the last delimiter when they fit its buffer, reports an overflow exactly when
+//! they do not, and skips empty frames; nothing panics.
 #![no_main]
 
 use edgerank_core::wire::{
@@ -15,15 +16,35 @@ fuzz_target!(|data: &[u8]| {
     // The device's reader, and a small one that overflows often.
     let mut big = FrameReader::<MAX_FRAME>::new();
     let mut small = FrameReader::<24>::new();
-    for &byte in data {
-        if let Feed::Frame(frame) = big.feed(byte) {
-            assert!(frame.len() <= MAX_FRAME && !frame.is_empty() && !frame.contains(&0));
-            check::<Envelope<Request>>(frame);
-            check::<Envelope<Response>>(frame);
+    // The bytes since the last delimiter: what each reader must answer at the next one.
+    let mut since = 0usize;
+    for (at, &byte) in data.iter().enumerate() {
+        let frame_bytes = &data[at - since..at];
+        let expect = |cap: usize| match byte {
+            0 if since == 0 => "pending",
+            0 if since > cap => "overflow",
+            0 => "frame",
+            _ => "pending",
+        };
+        match big.feed(byte) {
+            Feed::Frame(frame) => {
+                assert_eq!(expect(MAX_FRAME), "frame");
+                assert_eq!(&frame[..], frame_bytes, "the frame is the bytes since the last delimiter");
+                check::<Envelope<Request>>(frame);
+                check::<Envelope<Response>>(frame);
+            }
+            Feed::Overflow => assert_eq!(expect(MAX_FRAME), "overflow"),
+            Feed::Pending => assert_eq!(expect(MAX_FRAME), "pending"),
         }
-        if let Feed::Frame(frame) = small.feed(byte) {
-            assert!(frame.len() <= 24 && !frame.is_empty());
+        match small.feed(byte) {
+            Feed::Frame(frame) => {
+                assert_eq!(expect(24), "frame");
+                assert_eq!(&frame[..], frame_bytes);
+            }
+            Feed::Overflow => assert_eq!(expect(24), "overflow", "{since} bytes"),
+            Feed::Pending => assert_eq!(expect(24), "pending", "{since} bytes"),
         }
+        since = if byte == 0 { 0 } else { since + 1 };
     }
     // The whole input as one frame, zeros included (not valid COBS).
     check::<Envelope<Request>>(data);

@@ -84,7 +84,8 @@ pub fn user_from(history: &[Feedback]) -> UserState {
 /// Ranks `candidates` through a streaming session and in one batch and checks every invariant
 /// of the result:
 /// - more than [`N`] candidates or `k` above [`K`] is an error, nothing else is;
-/// - streaming and batch ranking give the same page;
+/// - streaming and batch ranking give the same page, and so do a session of capacity 4,096
+///   (with early rejection; the same items) and a session asked for pages along the way;
 /// - counters add up: every candidate is either filtered or scored;
 /// - the page has at most `min(k, scored)` items, each a distinct candidate of the request
 ///   (ids match its index) that passes the filters;
@@ -110,6 +111,22 @@ pub fn check_page(ctx: &RankContext<'_>, candidates: &[Candidate], k: usize) {
     }
     let page: RankedFeed<K> = batch.expect("within capacity");
     assert_eq!(Ok(&page), streamed.as_ref(), "streaming and batch ranking differ");
+    // A session of a larger capacity, which rejects early past `EARLY_REJECT_AFTER`
+    // candidates, places the same items (its counters may split differently).
+    let mut large = RankSession::<4096>::new(*ctx);
+    for c in candidates {
+        large.push(c).expect("within capacity");
+    }
+    assert_eq!(large.finish::<K>(k).expect("k within capacity").items, page.items, "a larger session differs");
+    // Pages taken along the way do not change the last one.
+    let mut paged = RankSession::<N>::new(*ctx);
+    for (i, c) in candidates.iter().enumerate() {
+        paged.push(c).expect("within capacity");
+        if i % 7 == 6 {
+            let _ = paged.finish::<K>(k);
+        }
+    }
+    assert_eq!(paged.finish::<K>(k).as_ref(), Ok(&page), "pages taken along the way changed the last one");
 
     let stats = &page.stats;
     assert_eq!(stats.received as usize, candidates.len());

@@ -111,14 +111,17 @@ pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Relative error bound of one head's contribution in the fixed-point core: model inputs are
-/// rounded to Q13 (at most 2^-14 off each), which moves the logit by at most
-/// `sum |w_i| * 2^-14` and the head's output (a logistic, or `e^logit`) by at most that
-/// relative amount; the contribution's own arithmetic adds at most 1.1e-4 relative (`log2` of
-/// the logistic 5.5e-5, the weight's Q16 logarithm 1e-5, `2^y` 4e-5; core test
+/// rounded to Q13 (at most 2^-14 off each), except the four rates (inputs 3-6: counts times a
+/// reciprocal of relative error below 1e-4, `features::build`, so up to 4e-4 off at the
+/// clamp of 4, plus the rounding: at most 2^-11); that moves the logit by at most
+/// `sum |w_i| e_i` and the head's output (a logistic, or `e^logit`) by at most that relative
+/// amount; the contribution's own arithmetic adds at most 1.1e-4 relative (`log2` of the
+/// logistic 5.5e-5, the weight's Q16 logarithm 1e-5, `2^y` 4e-5; core test
 /// `contributions_match_real_products`).
 fn head_relative_error(model: &Model, head: Head) -> f64 {
-    let l1: f64 = (0..FEATURES).map(|i| model.weights[head.index()][i].to_f64().abs()).sum();
-    l1 * 2f64.powi(-14) + 1.1e-4
+    let input_error = |i: usize| if (3..=6).contains(&i) { 2f64.powi(-11) } else { 2f64.powi(-14) };
+    let l1: f64 = (0..FEATURES).map(|i| model.weights[head.index()][i].to_f64().abs() * input_error(i)).sum();
+    l1 + 1.1e-4
 }
 
 /// How far (log2) the fixed-point score of a candidate may lie from its f64 score, from the

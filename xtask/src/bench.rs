@@ -241,6 +241,15 @@ mod tests {
     fn a_line_without_budget_is_an_error() {
         let mut l = line(1.0, 1);
         l.candidates = 32;
-        assert!(over_budget(&[l], &[budget()]).is_err());
+        let err = over_budget(&[l.clone(), line(1.0, 1)], &[budget()]).unwrap_err();
+        assert!(err.contains("no budget for"), "{err}");
+    }
+
+    #[test]
+    fn a_budget_without_line_is_an_error() {
+        let mut other = budget();
+        other.candidates = 32;
+        let err = over_budget(&[line(1.0, 1)], &[budget(), other]).unwrap_err();
+        assert!(err.contains("reported no figures"), "{err}");
     }
 }

@@ -57,9 +57,14 @@ pub const DEFMT_PRINT_VERSION: &str = "1.2.0";
 /// See [`DEFMT_PRINT_VERSION`].
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
+/// Whether `path --version` names `version` (an older tool may not read today's formats).
+fn has_version(path: &std::path::Path, version: &str) -> bool {
+    capture(Command::new(path).arg("--version")).is_ok_and(|out| out.split_whitespace().any(|w| w == version))
+}
+
 fn defmt_print() -> Result {
-    if let Some(path) = find_cargo_binary("defmt-print") {
-        say(format!("defmt-print already installed: {}", path.display()));
+    if let Some(path) = find_cargo_binary("defmt-print").filter(|p| has_version(p, DEFMT_PRINT_VERSION)) {
+        say(format!("defmt-print {DEFMT_PRINT_VERSION} already installed: {}", path.display()));
         return Ok(());
     }
     say("installing defmt-print (cargo install, 1-3 minutes)");
@@ -67,8 +72,8 @@ fn defmt_print() -> Result {
 }
 
 fn cargo_fuzz() -> Result {
-    if let Some(path) = find_cargo_binary("cargo-fuzz") {
-        say(format!("cargo-fuzz already installed: {}", path.display()));
+    if let Some(path) = find_cargo_binary("cargo-fuzz").filter(|p| has_version(p, CARGO_FUZZ_VERSION)) {
+        say(format!("cargo-fuzz {CARGO_FUZZ_VERSION} already installed: {}", path.display()));
         return Ok(());
     }
     say("installing cargo-fuzz (cargo install, 1-3 minutes)");

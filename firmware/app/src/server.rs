@@ -17,10 +17,10 @@
 //! - While a call is open, the requests that would change what it reads (`LoadModel`,
 //!   `LoadProfile`, `Feedback`, `ResetState`) are refused with `Error(UnexpectedRequest)`
 //!   and change nothing; `RankChunk` or `RankEnd` with no open call get the same answer.
-//! - `Feedback` applies its events in order; the first refused event stops the request with
-//!   `Error(Feedback(..))`, the earlier ones stay applied.
+//! - `Feedback` applies its events in order, all or none: if one is refused, the request is
+//!   answered `Error(Feedback(..))` and changes nothing.
 //! - With a store ([`Server::with_store`]), a model or profile that was swapped in, and the
-//!   user state after feedback that applied at least one event or after `ResetState`, are
+//!   user state after feedback that applied or after `ResetState`, are
 //!   committed to flash before the answer is sent ([`crate::persist`]); a boot restores them.
 //! - Frame counters: `frames_ok` counts frames that decoded as a request (whatever the
 //!   answer), `frames_bad` frames that did not (see [`crate::link`]); both include the frame

@@ -46,8 +46,9 @@ fn smlad_dot(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32 
 #[inline(always)]
 fn smlad(a: u32, b: u32, acc: i32) -> i32 {
     let out: i32;
-    // SAFETY: SMLAD reads three registers and writes one; it touches no memory and no stack,
-    // and the only flag it sets is Q (saturation sticky bit), which no code reads.
+    // SAFETY: SMLAD reads three registers and writes one; it touches no memory and no stack.
+    // It may set the Q flag (on overflow, which validated models never reach), so flags are
+    // not declared preserved.
     unsafe {
         core::arch::asm!(
             "smlad {out}, {a}, {b}, {acc}",
@@ -55,7 +56,7 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
             a = in(reg) a,
             b = in(reg) b,
             acc = in(reg) acc,
-            options(pure, nomem, nostack, preserves_flags),
+            options(pure, nomem, nostack),
         );
     }
     out
