@@ -135,17 +135,29 @@ pub fn user<R: Rng>(rng: &mut R, events: usize, authors: u32, now: u32) -> UserS
     u
 }
 
-/// A random request of at most `max_n` candidates.
+/// A random request of at most `max_n` candidates: about 8 % of their ids in the history's
+/// range (some already seen), 2 % repeating an earlier candidate's id, 5 % live streams.
 pub fn request<R: Rng>(rng: &mut R, max_n: usize) -> Request {
     let now = rng.random_range(400_000_000..1_800_000_000);
     let n = rng.random_range(1..=max_n);
     let authors = (n as u32 / 3).max(2);
-    let candidates = (0..n)
-        .map(|i| {
-            let id = rng.random_range(0..50_000) ^ (i as u32) << 16;
-            candidate(rng, id, authors, now)
-        })
-        .collect();
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(n);
+    for i in 0..n {
+        // Mostly distinct ids; some from the history's range (seen items to filter), and a
+        // few repeats of an earlier candidate's id (the page keeps the better copy only).
+        let id = match rng.random_range(0..100) {
+            0..=1 if i > 0 => candidates[rng.random_range(0..i)].item_id,
+            2..=9 => rng.random_range(0..50_000),
+            _ => rng.random_range(0..50_000) ^ ((i as u32 + 1) << 16),
+        };
+        let mut c = candidate(rng, id, authors, now);
+        // One in twenty a live stream (`candidate` makes none: benchmarks keep their inputs).
+        if rng.random_range(0..20) == 0 {
+            c.kind = ContentKind::Live;
+            c.duration_ms = rng.random_range(180_000..3_600_000);
+        }
+        candidates.push(c);
+    }
     let events = rng.random_range(0..300);
     Request {
         platform: Platform::ALL[rng.random_range(0..Platform::ALL.len())],
