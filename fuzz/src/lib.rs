@@ -17,8 +17,8 @@
 
 use edgerank_core::input::Candidate;
 use edgerank_core::model::{Model, FEATURES, HEADS};
-use edgerank_core::num::Feature;
-use edgerank_core::pipeline::{explain, filter, rank, RankContext, RankSession, RankedFeed};
+use edgerank_core::num::{Factor, Feature};
+use edgerank_core::pipeline::{explain, filter, rank, Placement, RankContext, RankSession, RankedFeed};
 use edgerank_core::profile::{Platform, Profile, ProfileConfig};
 use edgerank_core::state::{Feedback, UserState, AUTHOR_SLOTS, MUTE_SLOTS, STATE_BLOB_MAX};
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,8 @@ pub fn user_from(history: &[Feedback]) -> UserState {
 /// - counters add up: every candidate is either filtered or scored;
 /// - the page has at most `min(k, scored)` items, each a distinct candidate of the request
 ///   (ids match its index) that passes the filters;
+/// - sponsored items sit on sponsored slots, and every other item's diversity factors are
+///   those of the items of its author and kind before it;
 /// - each item's score is its unplaced score times its positional factors, its unplaced score
 ///   is the candidate's own score, and its explanation replays the score exactly.
 pub fn check_page(ctx: &RankContext<'_>, candidates: &[Candidate], k: usize) {
@@ -133,6 +135,37 @@ pub fn check_page(ctx: &RankContext<'_>, candidates: &[Candidate], k: usize) {
     let filtered: u32 = stats.filtered.iter().sum();
     assert_eq!(stats.scored + filtered + stats.shortlist_skipped, stats.received, "{stats:?}");
     assert!(page.items.len() <= k.min(stats.scored as usize), "{} items for k = {k}, {stats:?}", page.items.len());
+
+    // The page-position rules, recomputed from the items before each one: sponsored items on
+    // sponsored slots (from `first_slot`, every `spacing`-th position, at most `max_per_page`)
+    // with factors of 1; every other item with the diversity factors of the items of its
+    // author and of its kind already on the page.
+    let sp = &ctx.profile.config().sponsored;
+    let mut sponsored = 0;
+    for (pos, item) in page.items.iter().enumerate() {
+        let c =
+            candidates.get(item.index as usize).unwrap_or_else(|| panic!("index {} outside the request", item.index));
+        if item.placement == Placement::Sponsored {
+            let first = sp.first_slot as usize;
+            assert!(pos >= first && (pos - first) % sp.spacing as usize == 0, "sponsored item at {pos}: {sp:?}");
+            assert!(sponsored < sp.max_per_page as usize, "more than {} sponsored items", sp.max_per_page);
+            assert_eq!((item.author_factor, item.kind_factor), (Factor::ONE, Factor::ONE));
+            sponsored += 1;
+            continue;
+        }
+        let before = page.items[..pos].iter().filter(|i| i.placement != Placement::Sponsored);
+        let (mut same_author, mut same_kind) = (0, 0);
+        for earlier in before {
+            let e = &candidates[earlier.index as usize];
+            same_author += (e.author_id == c.author_id) as usize;
+            same_kind += (e.kind == c.kind) as usize;
+        }
+        assert_eq!(
+            (item.author_factor, item.kind_factor),
+            ctx.profile.diversity_factors(same_author, same_kind),
+            "position {pos}: {same_author} items of its author and {same_kind} of its kind before it"
+        );
+    }
 
     let mut seen = [false; N];
     for item in &page.items {

@@ -756,6 +756,22 @@ impl Profile {
         &self.config
     }
 
+    /// The factors the re-ranker applies to an item whose author already has `author_items`
+    /// items on the page and whose content kind has `kind_items` (each capped at
+    /// [`DIVERSITY_STEPS`], past which the floor applies), as compiled from the profile's
+    /// diversity rules.
+    ///
+    /// ```
+    /// use edgerank_core::num::Factor;
+    /// use edgerank_core::profile::{Platform, Profile};
+    /// let p = Profile::compile(Platform::X.config()).unwrap();
+    /// assert_eq!(p.diversity_factors(0, 0), (Factor::ONE, Factor::ONE));
+    /// assert!(p.diversity_factors(1, 0).0 < Factor::ONE);
+    /// ```
+    pub fn diversity_factors(&self, author_items: usize, kind_items: usize) -> (Factor, Factor) {
+        (self.author_steps[author_items.min(DIVERSITY_STEPS)], self.kind_steps[kind_items.min(DIVERSITY_STEPS)])
+    }
+
     /// The quantised weight of a head.
     pub fn head_weight(&self, head: Head) -> HeadWeight {
         self.heads[head.index()]
