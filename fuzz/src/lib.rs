@@ -3,14 +3,16 @@
 //!
 //! Every target asserts invariants of the answer, not only that nothing panics:
 //! - `frame`: a frame that decodes is the canonical encoding of what it decodes to (encoding
-//!   it again gives the same payload), and the stream reader never hands over more than its
-//!   buffer holds;
+//!   it again gives the same payload), and each stream reader hands over exactly the bytes
+//!   since the last delimiter, or reports an overflow exactly when they do not fit;
 //! - `model_blob`, `profile_blob`: an accepted blob re-encodes to the same bytes, a model's
 //!   logits cannot overflow on any feature vector, and the device's loader keeps the previous
 //!   model or profile whenever it refuses one;
 //! - `rank`: see [`check_page`] (platform or fuzzed custom profiles);
-//! - `feedback`: a refused event changes nothing, an accepted one counts once, and the state
-//!   stays internally consistent (it survives its own blob round trip) after every event.
+//! - `feedback`: a refused event changes nothing, an accepted one counts once and leaves the
+//!   author's mute record as it says, the state stays internally consistent (it survives its
+//!   own blob round trip) after every event, and the stream as one `apply_all` batch equals
+//!   the events one by one or is refused whole.
 //!
 //! Structured inputs are read from the fuzzer's bytes with postcard ([`Input`]), so the seeds
 //! are plain postcard encodings of valid requests.

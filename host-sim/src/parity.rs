@@ -113,13 +113,20 @@ pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
 /// Relative error bound of one head's contribution in the fixed-point core: model inputs are
 /// rounded to Q13 (at most 2^-14 off each), except the four rates (inputs 3-6: counts times a
 /// reciprocal of relative error below 1e-4, `features::build`, so up to 4e-4 off at the
-/// clamp of 4, plus the rounding: at most 2^-11); that moves the logit by at most
+/// clamp of 4, plus the rounding: at most 2^-11), the mean watch ratio (input 7: clamped at
+/// 4 - 2^-13 where the reference clamps at 4: at most 2^-13) and the three logarithms (inputs
+/// 11, 12, 14: the table `log2` adds up to 6.3e-7); that moves the logit by at most
 /// `sum |w_i| e_i` and the head's output (a logistic, or `e^logit`) by at most that relative
 /// amount; the contribution's own arithmetic adds at most 1.1e-4 relative (`log2` of the
 /// logistic 5.5e-5, the weight's Q16 logarithm 1e-5, `2^y` 4e-5; core test
 /// `contributions_match_real_products`).
 fn head_relative_error(model: &Model, head: Head) -> f64 {
-    let input_error = |i: usize| if (3..=6).contains(&i) { 2f64.powi(-11) } else { 2f64.powi(-14) };
+    let input_error = |i: usize| match i {
+        3..=6 => 2f64.powi(-11),
+        7 => 2f64.powi(-13),
+        11 | 12 | 14 => 2f64.powi(-14) + 1e-6,
+        _ => 2f64.powi(-14),
+    };
     let l1: f64 = (0..FEATURES).map(|i| model.weights[head.index()][i].to_f64().abs() * input_error(i)).sum();
     l1 + 1.1e-4
 }

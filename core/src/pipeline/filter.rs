@@ -106,9 +106,11 @@ pub const RECORD_AHEAD_S: u32 = 24 * 3600;
 
 /// X's fatigue rule for a "see fewer" record made at `at`: filtered for `filter_days`, then
 /// linear from `start_factor` to 1 over `recovery_days`. A record dated more than
-/// [`RECORD_AHEAD_S`] after `now` starts its recovery instead: when it was really made is
+/// [`RECORD_AHEAD_S`] after `now` gets `start_factor` instead: when it was really made is
 /// unknown, and counting from its date would hide the author until then (a clock set years
-/// ahead, then corrected). The user's wish still demotes the author.
+/// ahead, then corrected). The user's wish still demotes the author, at that factor for as
+/// long as the record stays more than a day ahead; once the clock comes within a day of its
+/// date, the rule runs from that date (filtered, then recovering).
 fn fatigue_factor(profile: &Profile, now: u32, at: u32) -> Result<Factor, FilterReason> {
     let f = &profile.config().fatigue;
     let filter_s = f.filter_days as u64 * DAY_S;

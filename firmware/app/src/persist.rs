@@ -175,6 +175,7 @@ impl<F: NorFlash> Store<F> {
         model: &mut Model,
         profile: &mut Profile,
     ) -> RestoreOutcome {
+        self.read_failed = false;
         let mut valid = 0u8;
         let mut invalid = 0u8;
         let mut unreadable = None;
@@ -201,7 +202,8 @@ impl<F: NorFlash> Store<F> {
         if unreadable == Some(StoreError::Flash) {
             // The driver failed: erasing through it would not help, and would lose what the
             // flash holds if it recovers. The device boots fresh and saves nothing until the
-            // next boot reads the store (a save would hide the stored user state).
+            // next boot reads the store (a save would hide the stored user state; so a
+            // `ResetState` answered meanwhile is not kept either).
             crate::log::error!("storage read failed: booting without it, saves off until the next boot");
             self.read_failed = true;
             if user_restored {
