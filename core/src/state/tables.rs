@@ -170,8 +170,9 @@ impl MuteList {
         &self.records
     }
 
-    /// Adds or replaces a record. When full, the oldest "see fewer" record makes room; mutes
-    /// and blocks are never dropped silently: a full list of them is an error.
+    /// Adds or replaces a record. When full, the oldest "see fewer" record makes room (one
+    /// dated more than a day after the new record first); mutes and blocks are never dropped
+    /// silently: a full list of them is an error.
     pub fn insert(&mut self, record: MuteRecord) -> Result<(), crate::error::FeedbackError> {
         if let Some(existing) = self.records.iter_mut().find(|r| r.author_id == record.author_id) {
             // A block is not weakened by a later "see fewer" on the same author.
@@ -185,12 +186,15 @@ impl MuteList {
             return Ok(());
         }
         if self.records.is_full() {
+            // A record dated more than a day after the new one was stamped by a clock that ran
+            // ahead: it counts as the oldest (else it would never make room).
+            let ahead = record.at.saturating_add(crate::pipeline::filter::RECORD_AHEAD_S);
             let oldest_see_fewer = self
                 .records
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.kind == MuteKind::SeeFewer)
-                .min_by_key(|(_, r)| r.at)
+                .min_by_key(|(_, r)| if r.at > ahead { 0 } else { r.at })
                 .map(|(i, _)| i);
             match oldest_see_fewer {
                 Some(i) => {
@@ -376,6 +380,23 @@ mod tests {
         s.insert(same[2]);
         assert!(!s.contains(same[0]));
         assert!(s.contains(same[1]) && s.contains(same[2]));
+    }
+
+    #[test]
+    fn a_see_fewer_dated_ahead_is_the_first_to_make_room() {
+        let day = 86_400;
+        let mut m = MuteList::new();
+        for a in 0..MUTE_SLOTS as u32 {
+            // Author 7's record was stamped by a clock a year ahead.
+            let at = if a == 7 { 400 * day } else { 30 * day + a };
+            m.insert(MuteRecord { author_id: a, kind: MuteKind::SeeFewer, at }).unwrap();
+        }
+        m.insert(MuteRecord { author_id: 1000, kind: MuteKind::SeeFewer, at: 35 * day }).unwrap();
+        assert!(m.find(7).is_none() && m.find(0).is_some());
+        // Within a day of the new record, dates count as they are: the oldest, author 0, goes.
+        m.insert(MuteRecord { author_id: 7, kind: MuteKind::SeeFewer, at: 36 * day }).unwrap();
+        m.insert(MuteRecord { author_id: 1001, kind: MuteKind::SeeFewer, at: 35 * day + 1 }).unwrap();
+        assert!(m.find(0).is_none() && m.find(7).is_some());
     }
 
     #[test]
