@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::select::PoolEntry;
 use crate::input::ContentKind;
 use crate::num::{Factor, LogScore};
-use crate::profile::{Profile, DIVERSITY_STEPS, SLOT_POSITIONS};
+use crate::profile::{Profile, SLOT_POSITIONS};
 
 /// How an item got its position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,9 +119,7 @@ impl<const K: usize> Page<'_, K> {
 
     #[inline]
     fn factors(&self, e: &PoolEntry) -> (Factor, Factor) {
-        let a = self.author_count(e.author_id).min(DIVERSITY_STEPS);
-        let k = (self.kinds[e.kind.index()] as usize).min(DIVERSITY_STEPS);
-        (self.profile.author_steps[a], self.profile.kind_steps[k])
+        self.profile.diversity_factors(self.author_count(e.author_id), self.kinds[e.kind.index()] as usize)
     }
 
     fn contains(&self, item_id: u32) -> bool {

@@ -768,6 +768,7 @@ impl Profile {
     /// assert_eq!(p.diversity_factors(0, 0), (Factor::ONE, Factor::ONE));
     /// assert!(p.diversity_factors(1, 0).0 < Factor::ONE);
     /// ```
+    #[inline]
     pub fn diversity_factors(&self, author_items: usize, kind_items: usize) -> (Factor, Factor) {
         (self.author_steps[author_items.min(DIVERSITY_STEPS)], self.kind_steps[kind_items.min(DIVERSITY_STEPS)])
     }
