@@ -31,6 +31,9 @@ fn main() {
     );
     // log2(1 + i/64) for i = 0..=64, scale 2^-12.
     src += &table("LOG2_1P_Q12", "u16", (0..=64).map(|i| 4096.0 * (1.0 + i as f64 / 64.0).log2()));
+    // 2^31 / m at the middle of each of 256 buckets of m in [2^15, 2^16) (m = (256 + i) * 2^7
+    // up to the next bucket): the first estimate of `num::approx::reciprocal_q31` on Thumb-1.
+    src += &table("RECIPROCAL_Q31", "u16", (0..256).map(|i| 2147483648.0 / ((256.0 + i as f64 + 0.5) * 128.0)));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("tables.rs");
     fs::write(out, src).unwrap();
     // `cfg(thumb1)`: a Thumb-1 core (Cortex-M0/M0+: no CLZ, no 32x32->64 multiply), where

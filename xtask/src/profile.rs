@@ -26,13 +26,22 @@ use crate::util::{root, say, Result};
 /// The batch sizes the benchmark firmware measures, in its order (`bench::SIZES`).
 const SIZES: [u64; 4] = [32, 64, 128, 256];
 
+/// What the trace shows between the marks of one measurement.
+struct Executed {
+    /// Times each instruction address ran.
+    counts: HashMap<u32, u64>,
+    /// Call instructions (`bl`) seen in translated blocks: call site -> callee address.
+    calls: HashMap<u32, u32>,
+}
+
 /// Instruction addresses executed between the marks of the `occurrence`-th measurement.
-fn executed(trace: &Path, occurrence: usize) -> Result<HashMap<u32, u64>> {
+fn executed(trace: &Path, occurrence: usize) -> Result<Executed> {
     let reader = BufReader::new(fs::File::open(trace).map_err(|e| format!("{}: {e}", trace.display()))?);
     // Translated blocks: first address -> every instruction address (the latest translation).
     let mut blocks: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut current: Vec<u32> = Vec::new();
     let mut counts: HashMap<u32, u64> = HashMap::new();
+    let mut calls: HashMap<u32, u32> = HashMap::new();
     let (mut starts, mut inside, mut done) = (0usize, false, false);
     for line in reader.lines() {
         let line = line.map_err(|e| e.to_string())?;
@@ -60,16 +69,25 @@ fn executed(trace: &Path, occurrence: usize) -> Result<HashMap<u32, u64>> {
             if let Some(first) = current.first() {
                 blocks.insert(*first, std::mem::take(&mut current));
             }
-        } else if let Some(hex) = line.strip_prefix("0x").and_then(|l| l.split(':').next()) {
+        } else if let Some((hex, text)) = line.strip_prefix("0x").and_then(|l| l.split_once(':')) {
             if let Ok(address) = u32::from_str_radix(hex, 16) {
                 current.push(address);
+                // "0x00000a3c:  f000 f8b2  bl       #0xba4"
+                let mut words = text.split_whitespace().skip_while(|w| *w != "bl");
+                if words.next().is_some() {
+                    if let Some(target) = words.next().and_then(|t| t.strip_prefix("#0x")) {
+                        if let Ok(target) = u32::from_str_radix(target, 16) {
+                            calls.insert(address, target);
+                        }
+                    }
+                }
             }
         }
     }
     if !done {
         return Err(format!("the trace has no complete measurement number {} between the marks", occurrence + 1));
     }
-    Ok(counts)
+    Ok(Executed { counts, calls })
 }
 
 /// Where an address is: its innermost function, source file and `file:line`, and the
@@ -172,13 +190,18 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
     if !status.success() {
         return Err(format!("the benchmark firmware failed under QEMU ({status})"));
     }
-    let counts = executed(&trace, occurrence)?;
+    let Executed { counts, calls } = executed(&trace, occurrence)?;
     let _ = fs::remove_file(&trace);
-    let mut addresses: Vec<u32> = counts.keys().copied().collect();
+    let mut addresses: Vec<u32> = counts.keys().chain(calls.values()).copied().collect();
     addresses.sort_unstable();
+    addresses.dedup();
     let places = attribute(&elf, &addresses)?;
     let (mut by_function, mut by_file): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
     let (mut by_line, mut by_outer): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
+    // Calls into library routines (compiler_builtins: division, 64-bit multiplies and shifts,
+    // memcpy) by the source line that makes them: what the routines' instructions above are
+    // spent for.
+    let mut by_call_site: HashMap<String, u64> = HashMap::new();
     let mut total = 0;
     let unknown = Place { function: "??".into(), file: "??".into(), line: "??".into(), outer: "??".into() };
     for (address, count) in &counts {
@@ -188,6 +211,14 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
         *by_line.entry(format!("{} in {}", place.line, short(&place.function))).or_default() += count;
         *by_outer.entry(short(&place.outer)).or_default() += count;
         total += count;
+        if let Some(callee) = calls.get(address).and_then(|target| places.get(target)) {
+            let callee = short(&callee.outer);
+            if callee.starts_with("__") || callee.starts_with("compiler_builtins") {
+                *by_call_site
+                    .entry(format!("{callee} from {} in {}", place.line, short(&place.function)))
+                    .or_default() += count;
+            }
+        }
     }
     let mut report = format!(
         "{} ({}), fixed-point rank of {n} candidates to 32: {total} instructions traced, {:.1} per candidate\n",
@@ -211,6 +242,12 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
                 100.0 * *count as f64 / total as f64
             ));
         }
+    }
+    let mut rows: Vec<(&String, &u64)> = by_call_site.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    report.push_str(&format!("\n{:>10} {:>9}  library calls by call site\n", "calls", "per cand"));
+    for (name, count) in rows.into_iter().take(top) {
+        report.push_str(&format!("{count:>10} {:>9.2}  {name}\n", *count as f64 / n as f64));
     }
     // The traced total against device-bench's count of the same work, when there is one.
     let traced = total as f64 / n as f64;

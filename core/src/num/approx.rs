@@ -19,7 +19,7 @@ use super::{HeadValue, Logit};
 mod tables {
     include!(concat!(env!("OUT_DIR"), "/tables.rs"));
 }
-use tables::{EXP2_FINE_Q15, LOG2_1P_EXP_NEG_Q16, LOG2_1P_Q12, LOG2_FINE_Q20};
+use tables::{EXP2_FINE_Q15, LOG2_1P_EXP_NEG_Q16, LOG2_1P_Q12, LOG2_FINE_Q20, RECIPROCAL_Q31};
 
 /// Leading zero bits of a byte (8 for 0).
 #[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
@@ -95,6 +95,103 @@ const fn mul_shr_capped_by_parts(a: u32, b: u32, t: u32) -> u32 {
     } else {
         q
     }
+}
+
+/// `floor(2^31 / d)` for `d` in `1..=2^16`. Thumb-1 cores (Cortex-M0/M0+) have no divide
+/// instruction and the library's bit-by-bit division takes some 200 instructions for these
+/// quotients; there a table, one Newton step and an exact remainder correction take about 50
+/// and give the same value. Everywhere else this is the instruction.
+#[inline(always)]
+pub(crate) fn reciprocal_q31(d: u32) -> u32 {
+    #[cfg(thumb1)]
+    {
+        reciprocal_q31_by_table(d)
+    }
+    #[cfg(not(thumb1))]
+    {
+        (1u32 << 31) / d
+    }
+}
+
+/// [`reciprocal_q31`] in 32-bit multiplies. With `m = d * 2^k` in `[2^15, 2^16)`:
+/// 1. `q1 = floor(2^31 / m)` (at most 2^16) from a 256-entry table (relative error <= 2^-9),
+///    one Newton step (error below 2 units), then the exact remainder `r1 = 2^31 - q1 m`,
+///    corrected until it is in `[0, m)`;
+/// 2. `2^31 / d = 2^k (q1 + r1 / m)`, so the result is `q1 * 2^k + floor(r1 * 2^k / m)`, the
+///    second part estimated as `(r1 q1) >> (31 - k)` (at most 2 below it) and corrected the
+///    same way. Exact for every `d` (tested exhaustively).
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+fn reciprocal_q31_by_table(d: u32) -> u32 {
+    if d >= 1 << 16 {
+        return if d == 1 << 16 { 1 << 15 } else { (1u32 << 31) / d };
+    }
+    let k = leading_zeros(d).wrapping_sub(16) & 31; // 0..=15 for d in 1..2^16
+    let m = d << k;
+    let y0 = RECIPROCAL_Q31[((m >> 7) & 0xff) as usize] as u32;
+    // m y0 = 2^31 - e with |e| < 2^23; y0 (1 + e 2^-31) is within 1/4 of 2^31 / m, and
+    // (e >> 8) y0 stays below 2^31 in magnitude.
+    let e = (1u32 << 31).wrapping_sub(m * y0) as i32;
+    let mut q1 = (y0 as i32 + (((e >> 8) * y0 as i32) >> 23)) as u32;
+    let mut r1 = (1u32 << 31).wrapping_sub(q1.wrapping_mul(m)) as i32;
+    while r1 < 0 {
+        q1 -= 1;
+        r1 += m as i32;
+    }
+    while r1 >= m as i32 {
+        q1 += 1;
+        r1 -= m as i32;
+    }
+    // r1 < 2^16 and q1 <= 2^16: the product fits 32 bits.
+    let r1 = r1 as u32;
+    let mut q2 = (r1 * q1) >> (31 - k);
+    let mut r2 = (r1 << k) - q2 * m;
+    while r2 >= m {
+        q2 += 1;
+        r2 -= m;
+    }
+    (q1 << k) + q2
+}
+
+/// `n / d` (rounded down) for `d > 0`. On Thumb-1 cores, from [`reciprocal_q31`] of the
+/// divisor (of its top 16 bits for larger divisors), a 64-bit product in 32-bit parts and an
+/// exact remainder correction: some 90 instructions where the library's division takes 200
+/// (the same value; tested). Everywhere else this is the instruction.
+#[inline(always)]
+pub(crate) fn div_u32(n: u32, d: u32) -> u32 {
+    #[cfg(thumb1)]
+    {
+        div_u32_by_reciprocal(n, d)
+    }
+    #[cfg(not(thumb1))]
+    {
+        n / d
+    }
+}
+
+/// [`div_u32`] through a reciprocal. An estimate `q <= n / d`, at most 1 below it for divisors
+/// up to 2^16 (`floor(2^31 / d)` is below `2^31 / d` by less than 1, `n < 2^31`) and at most
+/// 5 below for larger ones (the divisor's top 16 bits plus one, relative error <= 2^-15, on
+/// quotients below 2^16), then the remainder `n - q d` (no overflow: `q d <= n`) brought
+/// into `[0, d)`. A numerator of 2^31 or more over a small divisor takes the library's route.
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(never)] // one copy for every call site: it is long
+fn div_u32_by_reciprocal(n: u32, d: u32) -> u32 {
+    let s = 16u32.saturating_sub(leading_zeros(d)); // divisor bits beyond 16
+    let mut q = if s == 0 {
+        if n >> 31 != 0 {
+            return n / d;
+        }
+        mul_shr_capped_by_parts(n, reciprocal_q31_by_table(d), 31)
+    } else {
+        mul_shr_capped_by_parts(n >> s, reciprocal_q31_by_table((d >> s) + 1), 31)
+    };
+    let mut r = n - q * d;
+    while r >= d {
+        q += 1;
+        r -= d;
+    }
+    q
 }
 
 /// `2^y` for a Q16 exponent, as `(mantissa, n)` with `2^y = mantissa * 2^(n - 15)` and the
@@ -240,6 +337,44 @@ pub fn log2_q12(x: u32) -> i32 {
 mod tests {
     use super::*;
     use crate::util::xorshift32;
+
+    #[test]
+    fn reciprocal_is_the_exact_quotient_for_every_divisor() {
+        for d in 1..=1u32 << 16 {
+            assert_eq!(reciprocal_q31_by_table(d), (1u32 << 31) / d, "d = {d}");
+            assert_eq!(reciprocal_q31(d), (1u32 << 31) / d, "d = {d}");
+        }
+    }
+
+    #[test]
+    fn division_by_reciprocal_is_exact() {
+        let mut next = xorshift32(0x9e37_79b9);
+        let check = |n: u32, d: u32| {
+            assert_eq!(div_u32_by_reciprocal(n, d), n / d, "{n} / {d}");
+            assert_eq!(div_u32(n, d), n / d, "{n} / {d}");
+        };
+        let edges = [0, 1, 2, 3, 0xffff, 0x1_0000, 0x1_0001, 0x7fff_ffff, 0x8000_0000, u32::MAX - 1, u32::MAX];
+        for &n in &edges {
+            for &d in &edges[1..] {
+                check(n, d);
+            }
+        }
+        for _ in 0..2_000_000 {
+            let n = next() >> (next() % 32);
+            let d = (next() >> (next() % 32)).max(1);
+            check(n, d);
+            check(n, d.wrapping_add(1).max(1));
+            check(n.wrapping_sub(1), d);
+        }
+        // Exact multiples and their neighbours, over every divisor size.
+        for bits in 0..32 {
+            let d = (next() >> bits).max(1);
+            let q = u32::MAX / d;
+            for n in [q * d, (q * d).wrapping_sub(1), (q / 2) * d, (q / 2) * d + d - 1] {
+                check(n, d);
+            }
+        }
+    }
 
     fn exact_sigmoid(raw: i32) -> f64 {
         1.0 / (1.0 + (-(raw as f64) / 16_777_216.0).exp())

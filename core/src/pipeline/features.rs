@@ -56,7 +56,7 @@ pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES]
     } else {
         (denom >> t) + ((denom >> (t - 1)) & 1)
     };
-    let inv = (1u32 << 31) / d; // d >= 32, so inv <= 2^26
+    let inv = crate::num::reciprocal_q31(d); // d in 32..=2^16, so inv <= 2^26
     let rate_q31 = |count: u32| crate::num::mul_shr_capped(count.min(denom), inv, t);
     // Rounding right shift.
     let shr = |x: u32, k: u32| (x + (1 << (k - 1))) >> k;

@@ -57,7 +57,7 @@ pub const POD_MIN_EARLY_ENGAGEMENTS: u32 = 10;
 #[inline(always)]
 fn div(n: u64, d: u64) -> u64 {
     if (n | d) >> 32 == 0 {
-        (n as u32 / d as u32) as u64
+        crate::num::div_u32(n as u32, d as u32) as u64
     } else {
         n / d
     }
