@@ -43,21 +43,8 @@ pub const RATE_PRIOR_IMPRESSIONS: u32 = 32;
 #[inline]
 pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES] {
     let g = &c.global;
-    let denom = g.impressions.saturating_add(RATE_PRIOR_IMPRESSIONS);
-    // One division per candidate: a reciprocal of the denominator's top 16 bits (rounded),
-    // with at least 15 significant bits, then a multiply per rate: relative error < 1e-4.
-    let t = (32 - crate::num::leading_zeros(denom)).saturating_sub(16);
-    let d = if crate::util::BRANCHLESS {
-        // The same value as one expression for every `t` (0 included): whether `t` is 0
-        // follows the item's impressions, which no branch predictor learns.
-        (denom >> t) + ((denom >> t.saturating_sub(1)) & u32::from(t != 0))
-    } else if t == 0 {
-        denom
-    } else {
-        (denom >> t) + ((denom >> (t - 1)) & 1)
-    };
-    let inv = crate::num::reciprocal_q31(d); // d in 32..=2^16, so inv <= 2^26
-    let rate_q31 = |count: u32| crate::num::mul_shr_capped(count.min(denom), inv, t);
+    let rates = Rates::of(g.impressions, !crate::util::BRANCHLESS);
+    let rate_q31 = |count: u32| rates.q31(count);
     // Rounding right shift.
     let shr = |x: u32, k: u32| (x + (1 << (k - 1))) >> k;
     let q13 = |raw: u32| Feature::clamped(raw.min(Feature::CLAMP as u32) as i32);
@@ -83,11 +70,74 @@ pub fn build(c: &Candidate, user: &UserState, age_s: u32) -> [Feature; FEATURES]
     ]
 }
 
+/// `count / (impressions + 32)` for the rate features, with one division per candidate: a
+/// reciprocal of the denominator's top 16 bits (rounded), with at least 15 significant bits,
+/// then a multiply per rate: relative error < 1e-4.
+#[derive(Clone, Copy)]
+struct Rates {
+    denom: u32,
+    /// `floor(2^31 / d)`, `d` the denominator's top 16 bits rounded (`denom >> t`, plus its
+    /// next bit).
+    inv: u32,
+    t: u32,
+    /// Whether a rate is one 32-bit multiply (see [`Rates::of`]).
+    narrow: bool,
+}
+
+impl Rates {
+    /// `branches`: whether to take the 32-bit route where it applies, at the cost of a branch
+    /// that follows the item's impressions (no branch predictor learns it: a host computes
+    /// every item the same way).
+    #[inline(always)]
+    fn of(impressions: u32, branches: bool) -> Self {
+        let denom = impressions.saturating_add(RATE_PRIOR_IMPRESSIONS);
+        let t = (32 - crate::num::leading_zeros(denom)).saturating_sub(16);
+        let d = if !branches {
+            // The same value as one expression for every `t` (0 included).
+            (denom >> t) + ((denom >> t.saturating_sub(1)) & u32::from(t != 0))
+        } else if t == 0 {
+            denom
+        } else {
+            (denom >> t) + ((denom >> (t - 1)) & 1)
+        };
+        let inv = crate::num::reciprocal_q31(d); // d in 32..=2^16, so inv <= 2^26
+                                                 // Below 2^16 (`t == 0`, most items) `d` is the denominator itself, so
+                                                 // `count * inv <= d * floor(2^31 / d) <= 2^31`: one 32-bit multiply, where the general
+                                                 // route needs a 64-bit product (four 16-bit ones on a Cortex-M0+). The same value.
+        Rates { denom, inv, t, narrow: branches && t == 0 }
+    }
+
+    /// `count / denominator` in Q31 (a count above the denominator counts as the
+    /// denominator).
+    #[inline(always)]
+    fn q31(&self, count: u32) -> u32 {
+        let count = count.min(self.denom);
+        if self.narrow {
+            count * self.inv
+        } else {
+            crate::num::mul_shr_capped(count, self.inv, self.t)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::input::{CandidateFlags, ContentKind, GlobalSignals};
     use crate::num::{Prob, WatchRatio};
+
+    #[test]
+    fn both_routes_give_the_same_rates() {
+        let mut next = crate::util::xorshift32(0x2545_f491);
+        let edges = [0, 65_503, 65_504, 65_505, u32::MAX];
+        for n in 0..200_005 {
+            let i = if n < edges.len() { edges[n] } else { next() >> (next() % 32) };
+            let (branchy, flat) = (Rates::of(i, true), Rates::of(i, false));
+            for count in [0, 1, i / 100, i / 7, i, i.saturating_add(1), u32::MAX, next() >> (next() % 32)] {
+                assert_eq!(branchy.q31(count), flat.q31(count), "{count} of {i}");
+            }
+        }
+    }
 
     #[test]
     fn features_follow_their_documented_formulas() {
