@@ -9,7 +9,7 @@ use common::*;
 use edgerank_core::input::{AuthorSignals, Candidate, CandidateFlags, ContentKind, GlobalSignals};
 use edgerank_core::model::{Head, Model, DURATION_BUCKETS, HEADS, MODEL_BLOB_MAX, QUANTILE_POINTS};
 use edgerank_core::num::{Logit, Prob, WatchRatio, WatchTime, Weight};
-use edgerank_core::pipeline::{self, RankContext, RankSession};
+use edgerank_core::pipeline::{self, RankContext, RankSession, ShownItem};
 use edgerank_core::profile::{
     AgeDecay, Diversity, Exploration, Fatigue, Integrity, Platform, Profile, ProfileConfig, Sponsored, PROFILE_BLOB_MAX,
 };
@@ -429,6 +429,36 @@ proptest! {
         prop_assert_eq!(&full.items[..short.items.len()], short.items.as_slice());
         prop_assert_eq!(short.items.len(), req.k.min(full.items.len()));
         prop_assert_eq!(short.stats, full.stats);
+    }
+
+    /// A page continued after any number of its items, with the same candidates and state, is
+    /// its own rest: the shown items count for every rule as the page's own placements did
+    /// (diversity, network run and share, sponsored and exploration slots), and none is
+    /// placed again. More than `K` positions in all is an error.
+    #[test]
+    fn a_page_continued_after_its_first_items_is_its_own_rest(
+        req in arb_request(),
+        profile in arb_profile(),
+        model in arb_model(),
+        cut in 0.0f64..=1.0,
+    ) {
+        let ctx = RankContext { model: &model, profile: &profile, user: &req.user, now: req.now };
+        let page = pipeline::rank::<N, K>(&ctx, &req.cands, req.k).unwrap();
+        let p = (page.items.len() as f64 * cut) as usize;
+        let shown: Vec<ShownItem> =
+            page.items[..p].iter().map(|it| ShownItem::new(it, &req.cands[it.index as usize])).collect();
+        let mut session = RankSession::<N>::new(ctx);
+        for c in &req.cands {
+            session.push(c).unwrap();
+        }
+        let rest = session.finish_after::<K>(&shown, req.k - p).unwrap();
+        prop_assert_eq!(rest.items.as_slice(), &page.items[p..]);
+        prop_assert_eq!(rest.stats, page.stats);
+        prop_assert_eq!(
+            pipeline::rank_after::<N, K>(&ctx, &req.cands, &shown, req.k - p).unwrap().items,
+            rest.items
+        );
+        prop_assert!(session.finish_after::<K>(&shown, K - p + 1).is_err());
     }
 
     /// Over capacity is an error, never a panic, and never a partial page.

@@ -10,7 +10,7 @@ use edgerank_core::model::Model;
 use edgerank_core::num::{Factor, LogScore, Prob};
 use edgerank_core::pipeline::explain::FactorKind;
 use edgerank_core::pipeline::filter::{FilterReason, FUTURE_TOLERANCE_S};
-use edgerank_core::pipeline::{self, Placement, RankContext, RankSession};
+use edgerank_core::pipeline::{self, Placement, RankContext, RankSession, ShownItem};
 use edgerank_core::profile::{AgeDecay, Diversity, Platform, Profile, ProfileConfig, DIVERSITY_STEPS};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
@@ -50,6 +50,81 @@ fn author_factor_is_the_documented_geometric_decay() {
         // The first item of an author is never demoted.
         assert_eq!(feed.items[0].author_factor, Factor::ONE);
         assert_eq!(feed.items[0].score, feed.items[0].unplaced);
+    }
+}
+
+/// What a shown item of this candidate, placed `placement`, is.
+fn shown(c: &Candidate, placement: Placement) -> ShownItem {
+    ShownItem { item_id: c.item_id, author_id: c.author_id, kind: c.kind, in_network: c.flags.in_network(), placement }
+}
+
+#[test]
+fn a_continued_page_counts_the_authors_already_shown() {
+    let d = Diversity { decay: 0.5, floor: 0.2 };
+    let env = Env::new(like_profile(|c| c.author_diversity = d));
+    // Author 7's items lead; two of its items (not in the batch) were shown already.
+    let cands: Vec<Candidate> = (0..6).map(|i| cand(i, if i < 3 { 7 } else { 10 + i }, 250 - i * 10)).collect();
+    let before = [shown(&cand(100, 7, 0), Placement::Ranked), shown(&cand(101, 7, 0), Placement::Ranked)];
+    let fresh = env.rank(&cands, 4);
+    assert_eq!(fresh.items[0].author_factor, Factor::ONE);
+    let rest = pipeline::rank_after::<64, 32>(&env.ctx(), &cands, &before, 4).unwrap();
+    // Every item of author 7 on the rest is its third or later on the page.
+    let of_seven: Vec<_> = rest.items.iter().filter(|it| it.author_id == 7).collect();
+    assert!(!of_seven.is_empty());
+    for (k, it) in of_seven.iter().enumerate() {
+        assert_eq!(it.author_factor, diversity_step(&d, 2 + k), "item {k} of author 7");
+    }
+    // Others are first of their authors: the first item is no longer author 7's.
+    assert_ne!(rest.items[0].author_id, 7);
+    assert_eq!(rest.items[0].author_factor, Factor::ONE);
+}
+
+#[test]
+fn a_continued_page_never_repeats_a_shown_item_and_keeps_within_capacity() {
+    let env = Env::new(like_profile(|_| {}));
+    let cands: Vec<Candidate> = (0..10).map(|i| cand(i, i, 250 - i * 10)).collect();
+    let before: Vec<ShownItem> = cands[..3].iter().map(|c| shown(c, Placement::Ranked)).collect();
+    let rest = pipeline::rank_after::<64, 8>(&env.ctx(), &cands, &before, 5).unwrap();
+    assert_eq!(ids(&rest), vec![3, 4, 5, 6, 7]);
+    assert_eq!(
+        pipeline::rank_after::<64, 8>(&env.ctx(), &cands, &before, 6),
+        Err(RankError::KTooLarge { capacity: 8 })
+    );
+}
+
+#[test]
+fn a_continued_page_keeps_the_sponsored_slot_pattern_and_count() {
+    // Ads from position 1, every 3rd, at most 2 per page.
+    let env = Env::new(like_profile(|c| {
+        c.sponsored.first_slot = 1;
+        c.sponsored.spacing = 3;
+        c.sponsored.max_per_page = 2;
+        c.sponsored.quality_floor = 0.0;
+    }));
+    let mut cands: Vec<Candidate> = (0..12).map(|i| cand(i, i, 250 - i * 10)).collect();
+    for i in 20..24 {
+        let mut ad = cand(i, i, 200);
+        ad.flags = edgerank_core::input::CandidateFlags::new(false, true, false);
+        cands.push(ad);
+    }
+    let page = env.rank(&cands, 10);
+    let ads: Vec<usize> =
+        page.items.iter().enumerate().filter(|(_, it)| it.placement == Placement::Sponsored).map(|(p, _)| p).collect();
+    assert_eq!(ads, vec![1, 4]);
+    // After 2 shown items (one of them the ad at position 1), the next ad is at 4 and the
+    // page's last; after 5 (both ads), none.
+    for (p, want) in [(2usize, vec![4usize]), (5, vec![])] {
+        let before: Vec<ShownItem> =
+            page.items[..p].iter().map(|it| ShownItem::new(it, &cands[it.index as usize])).collect();
+        let rest = pipeline::rank_after::<64, 32>(&env.ctx(), &cands, &before, 10 - p).unwrap();
+        let got: Vec<usize> = rest
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.placement == Placement::Sponsored)
+            .map(|(i, _)| p + i)
+            .collect();
+        assert_eq!(got, want, "after {p} shown");
     }
 }
 

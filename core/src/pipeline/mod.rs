@@ -41,7 +41,7 @@ use filter::FilterReason;
 use light::LightPass;
 use select::{Pool, PoolEntry};
 
-pub use rerank::{Placement, RankedItem};
+pub use rerank::{Placement, RankedItem, ShownItem};
 
 /// Default capacity of the organic pool: the best 128 scored candidates compete for the page.
 pub const DEFAULT_POOL: usize = 128;
@@ -478,7 +478,19 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     /// Works on the session's own pools in place (no copy of them), and leaves the session
     /// valid: more candidates may be pushed and the page built again over all of them.
     pub fn finish<const K: usize>(&mut self, k: usize) -> Result<RankedFeed<K>, RankError> {
-        if k > K {
+        self.finish_after(&[], k)
+    }
+
+    /// Builds the rest of a page whose first items, `shown`, were already shown: at most `k`
+    /// items for the positions after them, ranked by the session's candidates and user state
+    /// (typically re-scored after the user's feedback on the shown items). The shown items
+    /// count for every page rule as if this call had placed them, and none is placed again
+    /// (see [`rerank`]). `shown.len() + k` may not exceed `K`.
+    ///
+    /// With the same session and state, the rest of a page is the page's own: continuing
+    /// after its first `p` items gives its items from position `p` on.
+    pub fn finish_after<const K: usize>(&mut self, shown: &[ShownItem], k: usize) -> Result<RankedFeed<K>, RankError> {
+        if k.saturating_add(shown.len()) > K {
             return Err(RankError::KTooLarge { capacity: K as u32 });
         }
         let mut stats = self.stats;
@@ -507,6 +519,7 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
                 sponsored: self.sponsored.sorted(),
                 sponsored_taken: &mut sponsored_taken,
             },
+            shown,
             k,
             &mut items,
         );
@@ -601,14 +614,28 @@ pub fn rank<const N: usize, const K: usize>(
     if candidates.len() > N {
         return Err(RankError::TooManyCandidates { capacity: N as u32 });
     }
-    if k > K {
+    rank_after::<N, K>(ctx, candidates, &[], k)
+}
+
+/// [`rank`] for the rest of a page whose first items, `shown`, were already shown (see
+/// [`RankSession::finish_after`]; an example is at [`ShownItem`]).
+pub fn rank_after<const N: usize, const K: usize>(
+    ctx: &RankContext<'_>,
+    candidates: &[Candidate],
+    shown: &[ShownItem],
+    k: usize,
+) -> Result<RankedFeed<K>, RankError> {
+    if candidates.len() > N {
+        return Err(RankError::TooManyCandidates { capacity: N as u32 });
+    }
+    if k.saturating_add(shown.len()) > K {
         return Err(RankError::KTooLarge { capacity: K as u32 });
     }
     let mut session = RankSession::<N>::new(*ctx);
     for c in candidates {
         session.push(c)?;
     }
-    session.finish(k)
+    session.finish_after(shown, k)
 }
 
 /// One candidate's score before page-position rules, or `None` if a filter drops it.

@@ -17,6 +17,12 @@
 //! exploration pool lasts. Sponsored items stand outside the network rules: they neither
 //! count toward them nor are held by them.
 //!
+//! A page can be continued: after its first items were shown (and the user's feedback on them
+//! changed the scores), the rest is ranked again with [`ShownItem`]s standing for the items
+//! already on it. They count for every rule as if this call had placed them (authors and
+//! kinds for diversity, network run and share, sponsored slots, exploration slots filled or
+//! still due), positions continue after them, and none of them is placed again.
+//!
 //! Diversity factors never exceed 1, so an item's adjusted score never exceeds its pool
 //! score. The pool is sorted by score, and the scan for the best adjusted score stops at the
 //! first item whose pool score is below the best found: usually after a few items, which keeps
@@ -25,7 +31,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::select::PoolEntry;
-use crate::input::ContentKind;
+use crate::input::{Candidate, ContentKind};
 use crate::num::{Factor, LogScore};
 use crate::profile::{Profile, SLOT_POSITIONS};
 
@@ -66,9 +72,63 @@ pub struct RankedItem {
     pub placement: Placement,
 }
 
+/// An item already on a page that a rank call continues: what the page rules need of it.
+///
+/// ```
+/// use edgerank_core::input::{Candidate, ContentKind};
+/// use edgerank_core::model::Model;
+/// use edgerank_core::pipeline::{rank, rank_after, RankContext, ShownItem};
+/// use edgerank_core::profile::{Platform, Profile};
+/// use edgerank_core::state::UserState;
+///
+/// let model = Model::default();
+/// let profile = Profile::compile(Platform::TikTok.config()).unwrap();
+/// let user = UserState::new();
+/// let ctx = RankContext { model: &model, profile: &profile, user: &user, now: 5_000 };
+/// let batch: Vec<Candidate> =
+///     (0..40).map(|i| Candidate { item_id: i, author_id: i % 4, created_at: 4_000, ..Default::default() }).collect();
+/// let page = rank::<64, 16>(&ctx, &batch, 10).unwrap();
+/// // The first three items were shown: the rest of the page, ranked again.
+/// let shown: Vec<ShownItem> =
+///     page.items[..3].iter().map(|it| ShownItem::new(it, &batch[it.index as usize])).collect();
+/// let rest = rank_after::<64, 16>(&ctx, &batch, &shown, 7).unwrap();
+/// // Nothing changed since: the rest is the page's own.
+/// assert_eq!(rest.items[..], page.items[3..]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ShownItem {
+    /// Item id: never placed again.
+    pub item_id: u32,
+    /// Author id (author diversity).
+    pub author_id: u32,
+    /// Content kind (kind diversity).
+    pub kind: ContentKind,
+    /// From an account the user follows (network rules).
+    pub in_network: bool,
+    /// How it was placed: a sponsored item counts toward the sponsored slots only, an
+    /// exploration item fills an exploration slot.
+    pub placement: Placement,
+}
+
+impl ShownItem {
+    /// The shown item of a ranked item and its candidate.
+    pub fn new(item: &RankedItem, candidate: &Candidate) -> Self {
+        Self {
+            item_id: item.item_id,
+            author_id: item.author_id,
+            kind: candidate.kind,
+            in_network: candidate.flags.in_network(),
+            placement: item.placement,
+        }
+    }
+}
+
 /// Page state while filling positions.
 struct Page<'p, const K: usize> {
     profile: &'p Profile,
+    /// Items already shown, before the first position this call fills.
+    shown: &'p [ShownItem],
     items: &'p mut heapless::Vec<RankedItem, K>,
     /// (author, items on the page so far).
     authors: heapless::Vec<(u32, u8), K>,
@@ -109,7 +169,29 @@ impl IdBits {
     }
 }
 
-impl<const K: usize> Page<'_, K> {
+impl<'p, const K: usize> Page<'p, K> {
+    /// A page whose first positions hold `shown` (at most `K` items with the ones this call
+    /// places: the author list has room for `K`).
+    fn new(profile: &'p Profile, shown: &'p [ShownItem], items: &'p mut heapless::Vec<RankedItem, K>) -> Self {
+        let mut page = Page {
+            profile,
+            shown,
+            items,
+            authors: heapless::Vec::new(),
+            kinds: [0; ContentKind::COUNT],
+            in_network: 0,
+            oon_run: 0,
+            sponsored: 0,
+            item_bits: IdBits::default(),
+            author_bits: IdBits::default(),
+        };
+        for s in shown {
+            page.item_bits.insert(s.item_id);
+            page.count(s.author_id, s.kind, s.in_network, s.placement);
+        }
+        page
+    }
+
     fn author_count(&self, author_id: u32) -> usize {
         if !self.author_bits.may_contain(author_id) {
             return 0;
@@ -126,7 +208,7 @@ impl<const K: usize> Page<'_, K> {
         if !self.item_bits.may_contain(item_id) {
             return false;
         }
-        self.items.iter().any(|i| i.item_id == item_id)
+        self.items.iter().any(|i| i.item_id == item_id) || self.shown.iter().any(|s| s.item_id == item_id)
     }
 
     fn push(&mut self, e: &PoolEntry, placement: Placement) {
@@ -144,20 +226,27 @@ impl<const K: usize> Page<'_, K> {
         // The caller stops at K items, so this push has room.
         let _ = self.items.push(item);
         self.item_bits.insert(e.item_id);
+        self.count(e.author_id, e.kind, e.flags.in_network(), placement);
+    }
+
+    /// Counts an item on the page for the rules: sponsored items for the sponsored slots
+    /// only, the others for diversity and the network rules.
+    fn count(&mut self, author_id: u32, kind: ContentKind, in_network: bool, placement: Placement) {
         if placement == Placement::Sponsored {
             self.sponsored += 1;
             return;
         }
-        match self.authors.iter_mut().find(|(a, _)| *a == e.author_id) {
+        match self.authors.iter_mut().find(|(a, _)| *a == author_id) {
             Some((_, n)) => *n = n.saturating_add(1),
             None => {
-                let _ = self.authors.push((e.author_id, 1));
-                self.author_bits.insert(e.author_id);
+                // Room: at most K items are on the page.
+                let _ = self.authors.push((author_id, 1));
+                self.author_bits.insert(author_id);
             }
         }
-        let kc = &mut self.kinds[e.kind.index()];
+        let kc = &mut self.kinds[kind.index()];
         *kc = kc.saturating_add(1);
-        if e.flags.in_network() {
+        if in_network {
             self.in_network += 1;
             self.oon_run = 0;
         } else {
@@ -237,31 +326,31 @@ pub(crate) struct Pools<'a> {
     pub sponsored_taken: &'a mut [bool],
 }
 
-/// Fills up to `k` positions.
+/// Fills up to `k` positions after the `shown` ones (`shown.len() + k <= K`, checked by the
+/// caller).
 pub(crate) fn fill_page<const K: usize>(
     profile: &Profile,
     pools: Pools<'_>,
+    shown: &[ShownItem],
     k: usize,
     items: &mut heapless::Vec<RankedItem, K>,
 ) {
-    let mut page = Page {
-        profile,
-        items,
-        authors: heapless::Vec::new(),
-        kinds: [0; ContentKind::COUNT],
-        in_network: 0,
-        oon_run: 0,
-        sponsored: 0,
-        item_bits: IdBits::default(),
-        author_bits: IdBits::default(),
-    };
+    let mut page = Page::new(profile, shown, items);
     let explore_slots = profile.config().exploration.slots;
-    let k = k.min(K);
+    let is_explore_slot = |pos: usize| pos < SLOT_POSITIONS && explore_slots & (1 << pos) != 0;
     // Exploration slots reached and not yet filled: an ad took the position, or a network
-    // rule held it and no in-network exploration item was left.
+    // rule held it and no in-network exploration item was left. The shown items' slots
+    // count as if this call had filled them.
     let mut explore_due = 0usize;
-    for pos in 0..k {
-        if pos < SLOT_POSITIONS && explore_slots & (1 << pos) != 0 {
+    for (pos, s) in shown.iter().enumerate() {
+        explore_due += usize::from(is_explore_slot(pos));
+        if s.placement == Placement::Exploration {
+            explore_due = explore_due.saturating_sub(1);
+        }
+    }
+    let start = shown.len().min(K);
+    for pos in start..(start + k).min(K) {
+        if is_explore_slot(pos) {
             explore_due += 1;
         }
         if page.is_sponsored_slot(pos) {
