@@ -13,6 +13,7 @@ use edgerank_core::pipeline::{self, RankContext, RankSession, ShownItem};
 use edgerank_core::profile::{
     AgeDecay, Diversity, Exploration, Fatigue, Integrity, Platform, Profile, ProfileConfig, Sponsored, PROFILE_BLOB_MAX,
 };
+use edgerank_core::reference::{self, FloatModel, RefScored};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState, STATE_BLOB_MAX};
 use edgerank_core::wire::CRC;
 use proptest::prelude::*;
@@ -459,6 +460,33 @@ proptest! {
             rest.items
         );
         prop_assert!(session.finish_after::<K>(&shown, K - p + 1).is_err());
+
+        // The same of the float reference, with its own page.
+        let float = FloatModel::<f64>::new(&model);
+        let empty = RefScored { index: 0, score: 0.0, light: 0.0, explore: false, organic: false, taken: false };
+        let mut scratch = vec![empty; req.cands.len()];
+        let cfg = profile.config();
+        let ref_page =
+            reference::rank::<f64, K>(&float, cfg, &req.user, req.now, &req.cands, req.k, &mut scratch).unwrap();
+        let p = (ref_page.len() as f64 * cut) as usize;
+        let shown: Vec<ShownItem> = ref_page[..p]
+            .iter()
+            .map(|it| {
+                let c = &req.cands[it.index as usize];
+                ShownItem {
+                    item_id: c.item_id,
+                    author_id: c.author_id,
+                    kind: c.kind,
+                    in_network: c.flags.in_network(),
+                    placement: it.placement,
+                }
+            })
+            .collect();
+        let ref_rest = reference::rank_after::<f64, K>(
+            &float, cfg, &req.user, req.now, &req.cands, &shown, req.k - p, &mut scratch,
+        )
+        .unwrap();
+        prop_assert_eq!(ref_rest.as_slice(), &ref_page[p..]);
     }
 
     /// Over capacity is an error, never a panic, and never a partial page.

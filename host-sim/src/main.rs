@@ -244,7 +244,8 @@ fn parity(a: ParityArgs) -> Result<(), String> {
         let _ = writeln!(
             out,
             "{} requests, seed {}\nKendall tau: min {:.5}, mean {:.6}\nrequests with tau >= 0.995: {:.2} %\n\
-             identical top-10 sets: {:.2} %\nover resolvable pairs ({:.2} % of pairs): Kendall tau min {:.5}\n\
+             identical top-10 sets: {:.2} %\nidentical top-10 sets of the page continued after its first 3 items: {:.2} %\n\
+             over resolvable pairs ({:.2} % of pairs): Kendall tau min {:.5}\n\
              for scale, the reference in f32 vs f64: Kendall tau min {:.5}, requests with tau >= 0.995: {:.2} %",
             report.requests,
             a.seed,
@@ -252,6 +253,7 @@ fn parity(a: ParityArgs) -> Result<(), String> {
             report.kendall_tau_mean,
             100.0 * report.tau_at_least_0995_share,
             100.0 * report.top10_identical_share,
+            100.0 * report.continued_top10_identical_share,
             100.0 * report.resolvable_pair_share_mean,
             report.kendall_tau_resolvable_min,
             report.f32_kendall_tau_min,

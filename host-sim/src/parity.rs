@@ -4,7 +4,7 @@
 
 use edgerank_core::input::Candidate;
 use edgerank_core::model::{Head, Model, FEATURES};
-use edgerank_core::pipeline::{rank, RankContext};
+use edgerank_core::pipeline::{rank, rank_after, RankContext, ShownItem};
 use edgerank_core::profile::{Profile, ProfileConfig, POSITIVE_OFFSET};
 use edgerank_core::reference::{self, FloatModel, RefScored};
 use edgerank_core::state::UserState;
@@ -29,6 +29,10 @@ pub struct RequestParity {
     pub resolvable_pair_share: f64,
     /// Whether the first 10 positions hold the same set of items.
     pub top10_identical: bool,
+    /// Whether the page continued after its first [`CONTINUED_AFTER`] items (those of the
+    /// fixed-point page, shown to both) holds the same set of items in its first 10
+    /// positions both ways.
+    pub continued_top10_identical: bool,
     /// Candidates dropped by one side only: their integrity product sits at the drop
     /// threshold (1/32) within the fixed-point error, so the two sides may round either way.
     pub threshold_disagreements: usize,
@@ -48,6 +52,8 @@ pub struct ParityReport {
     pub kendall_tau_mean: f64,
     /// Share of requests with identical top-10 sets.
     pub top10_identical_share: f64,
+    /// Share of requests whose continued pages have identical top-10 sets.
+    pub continued_top10_identical_share: f64,
     /// Share of requests whose tau is at least 0.995.
     pub tau_at_least_0995_share: f64,
     /// Lowest tau over resolvable pairs.
@@ -71,6 +77,7 @@ impl ParityReport {
             "kendall_tau_min": self.kendall_tau_min,
             "kendall_tau_mean": self.kendall_tau_mean,
             "top10_identical_share": self.top10_identical_share,
+            "continued_top10_identical_share": self.continued_top10_identical_share,
             "tau_at_least_0995_share": self.tau_at_least_0995_share,
             "kendall_tau_resolvable_min": self.kendall_tau_resolvable_min,
             "resolvable_pair_share_mean": self.resolvable_pair_share_mean,
@@ -209,6 +216,22 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
     let (float64, float32) = (FloatModel::<f64>::new(model), FloatModel::<f32>::new(model));
     let ref_page = reference::rank::<f64, 32>(&float64, &cfg, &req.user, req.now, &req.candidates, req.k, &mut scratch)
         .expect("scratch holds the batch");
+    // The rest of the page after its first items, both ways, with the same items shown.
+    let p = CONTINUED_AFTER.min(page.items.len());
+    let shown: Vec<ShownItem> =
+        page.items[..p].iter().map(|it| ShownItem::new(it, &req.candidates[it.index as usize])).collect();
+    let rest = rank_after::<4096, 32>(&ctx, &req.candidates, &shown, req.k - p).expect("request within capacity");
+    let ref_rest = reference::rank_after::<f64, 32>(
+        &float64,
+        &cfg,
+        &req.user,
+        req.now,
+        &req.candidates,
+        &shown,
+        req.k - p,
+        &mut scratch,
+    )
+    .expect("scratch holds the batch");
 
     // Scores of every admitted candidate, both ways.
     let mut fixed = Vec::new();
@@ -251,6 +274,8 @@ pub fn compare(model: &Model, req: &Request) -> RequestParity {
         resolvable_pair_share,
         top10_identical: top(page.items.iter().map(|i| i.item_id).collect())
             == top(ref_page.iter().map(|i| i.item_id).collect()),
+        continued_top10_identical: top(rest.items.iter().map(|i| i.item_id).collect())
+            == top(ref_rest.iter().map(|i| i.item_id).collect()),
         threshold_disagreements,
         kendall_tau_f32: kendall_tau_b(&single, &double),
     }
@@ -263,6 +288,9 @@ pub fn request_at(seed: u64, index: usize) -> Request {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     crate::workload::request(&mut rng, MAX_CANDIDATES)
 }
+
+/// Items shown before the page is continued in [`compare`].
+pub const CONTINUED_AFTER: usize = 3;
 
 /// Most candidates in a random request.
 pub const MAX_CANDIDATES: usize = 256;
@@ -296,6 +324,7 @@ pub fn summarize(results: &[RequestParity]) -> ParityReport {
         kendall_tau_min: results.iter().map(|p| p.kendall_tau).fold(f64::INFINITY, f64::min),
         kendall_tau_mean: results.iter().map(|p| p.kendall_tau).sum::<f64>() / n,
         top10_identical_share: share(&|p| p.top10_identical),
+        continued_top10_identical_share: share(&|p| p.continued_top10_identical),
         tau_at_least_0995_share: share(&|p| p.kendall_tau >= 0.995),
         kendall_tau_resolvable_min: results.iter().map(|p| p.kendall_tau_resolvable).fold(f64::INFINITY, f64::min),
         resolvable_pair_share_mean: results.iter().map(|p| p.resolvable_pair_share).sum::<f64>() / n,

@@ -17,7 +17,7 @@ use crate::model::{Head, Model, FEATURES, HEADS};
 use crate::pipeline::features::RATE_PRIOR_IMPRESSIONS;
 use crate::pipeline::filter::FUTURE_TOLERANCE_S;
 use crate::pipeline::{
-    Placement, DEFAULT_POOL, EXPLORATION_POOL, EXPLORATION_SHORTLIST, MAX_SHORTLIST, SPONSORED_POOL,
+    Placement, ShownItem, DEFAULT_POOL, EXPLORATION_POOL, EXPLORATION_SHORTLIST, MAX_SHORTLIST, SPONSORED_POOL,
 };
 use crate::profile::{Diversity, ProfileConfig, POSITIVE_OFFSET, SLOT_POSITIONS};
 use crate::state::{MuteKind, UserState};
@@ -509,6 +509,27 @@ pub fn rank<F: Real, const K: usize>(
     k: usize,
     scratch: &mut [RefScored<F>],
 ) -> Option<heapless::Vec<RefItem<F>, K>> {
+    rank_after(model, cfg, user, now, candidates, &[], k.min(K), scratch)
+}
+
+/// [`rank`] for the rest of a page after the items already shown (as
+/// [`RankSession::finish_after`](crate::pipeline::RankSession::finish_after)): `k` items for
+/// the positions after `shown`, which count for every page rule and are not placed again.
+/// `None` also if `shown.len() + k` exceeds `K`.
+#[allow(clippy::too_many_arguments)]
+pub fn rank_after<F: Real, const K: usize>(
+    model: &FloatModel<F>,
+    cfg: &ProfileConfig,
+    user: &UserState,
+    now: u32,
+    candidates: &[Candidate],
+    shown: &[ShownItem],
+    k: usize,
+    scratch: &mut [RefScored<F>],
+) -> Option<heapless::Vec<RefItem<F>, K>> {
+    if shown.len().saturating_add(k) > K {
+        return None;
+    }
     let is_sponsored = |s: &RefScored<F>| candidates[s.index as usize].flags.sponsored();
     let mut n = 0;
     if cfg.shortlist == 0 {
@@ -597,21 +618,33 @@ pub fn rank<F: Real, const K: usize>(
         .nth(SPONSORED_POOL)
         .map_or(n, |(i, _)| i);
 
-    let mut authors: heapless::Vec<(u32, usize), K> = heapless::Vec::new();
-    let mut kinds = [0usize; ContentKind::COUNT];
-    let (mut in_net, mut run, mut ads) = (0usize, 0usize, 0usize);
-    let on_page = |page: &heapless::Vec<RefItem<F>, K>, id: u32| page.iter().any(|p| p.item_id == id);
+    let mut tally =
+        Tally::<K> { authors: heapless::Vec::new(), kinds: [0; ContentKind::COUNT], in_net: 0, run: 0, ads: 0 };
+    let on_page = |page: &heapless::Vec<RefItem<F>, K>, id: u32| {
+        page.iter().any(|p| p.item_id == id) || shown.iter().any(|s| s.item_id == id)
+    };
+    let is_slot = |pos: usize| pos < SLOT_POSITIONS && cfg.exploration.slots & (1 << pos) != 0;
     // Exploration slots reached and not filled yet (an ad took the position, or a network
     // rule held it): they move to the next position.
     let mut explore_due = 0usize;
-    for pos in 0..k.min(K) {
-        if pos < SLOT_POSITIONS && cfg.exploration.slots & (1 << pos) != 0 {
+    // Every page rule counts the items already shown as placed.
+    for (pos, s) in shown.iter().enumerate() {
+        tally.count(s.author_id, s.kind, s.in_network, s.placement);
+        if is_slot(pos) {
+            explore_due += 1;
+        }
+        if s.placement == Placement::Exploration {
+            explore_due = explore_due.saturating_sub(1);
+        }
+    }
+    for pos in shown.len()..shown.len() + k {
+        if is_slot(pos) {
             explore_due += 1;
         }
         let sp = &cfg.sponsored;
         let first = sp.first_slot as usize;
         let mut chosen: Option<(usize, F, Placement)> = None;
-        if pos >= first && (pos - first) % sp.spacing as usize == 0 && ads < sp.max_per_page as usize {
+        if pos >= first && (pos - first) % sp.spacing as usize == 0 && tally.ads < sp.max_per_page as usize {
             chosen = (0..sponsored_limit)
                 .find(|&i| {
                     let s = &all[i];
@@ -627,11 +660,11 @@ pub fn rank<F: Real, const K: usize>(
             let na = authors.iter().find(|(a, _)| *a == cand.author_id).map_or(0, |(_, n)| *n);
             diversity::<F>(&cfg.author_diversity, na) + diversity::<F>(&cfg.kind_diversity, kinds[cand.kind.index()])
         };
-        let run_full = cfg.max_out_of_network_run > 0 && run >= cfg.max_out_of_network_run as usize;
+        let run_full = cfg.max_out_of_network_run > 0 && tally.run >= cfg.max_out_of_network_run as usize;
         // The share is a rule threshold, stated in 1/65536ths as on the device.
         let share_q16 = crate::profile::share_q16(cfg.in_network_min_share) as u64;
         let need = ((share_q16 * (pos as u64 + 1)) >> 16) as usize;
-        let restricted = run_full || in_net < need;
+        let restricted = run_full || tally.in_net < need;
         if chosen.is_none() && explore_due > 0 {
             let eligible = |i: usize| {
                 let cand = &candidates[all[i].index as usize];
@@ -642,7 +675,7 @@ pub fn rank<F: Real, const K: usize>(
             };
             chosen = (0..explore_limit)
                 .find(|&i| eligible(i))
-                .map(|i| (i, all[i].score + factor(&all[i], &authors, &kinds), Placement::Exploration));
+                .map(|i| (i, all[i].score + factor(&all[i], &tally.authors, &tally.kinds), Placement::Exploration));
             // The rules hold the slot only while an in-network organic item remains (step 3
             // then takes it and the slot moves on); after that any creator may take it.
             let in_network_left = all.iter().any(|s| {
@@ -654,7 +687,7 @@ pub fn rank<F: Real, const K: usize>(
                     .find(|&i| {
                         all[i].explore && !all[i].taken && !on_page(&page, candidates[all[i].index as usize].item_id)
                     })
-                    .map(|i| (i, all[i].score + factor(&all[i], &authors, &kinds), Placement::Exploration));
+                    .map(|i| (i, all[i].score + factor(&all[i], &tally.authors, &tally.kinds), Placement::Exploration));
             }
             match chosen {
                 Some(_) => explore_due -= 1,
@@ -674,7 +707,7 @@ pub fn rank<F: Real, const K: usize>(
                     if on_page(&page, cand.item_id) {
                         continue;
                     }
-                    let adjusted = s.score + factor(s, &authors, &kinds);
+                    let adjusted = s.score + factor(s, &tally.authors, &tally.kinds);
                     // Ties go to the earlier candidate, as on the device.
                     let better = match best {
                         None => true,
@@ -696,23 +729,40 @@ pub fn rank<F: Real, const K: usize>(
         let s = all[i];
         let cand = &candidates[s.index as usize];
         let _ = page.push(RefItem { index: s.index, item_id: cand.item_id, score: final_score, placement });
-        if placement == Placement::Sponsored {
-            ads += 1;
-            continue;
-        }
-        match authors.iter_mut().find(|(a, _)| *a == cand.author_id) {
-            Some((_, n)) => *n += 1,
-            None => {
-                let _ = authors.push((cand.author_id, 1));
-            }
-        }
-        kinds[cand.kind.index()] += 1;
-        if cand.flags.in_network() {
-            in_net += 1;
-            run = 0;
-        } else {
-            run += 1;
-        }
+        tally.count(cand.author_id, cand.kind, cand.flags.in_network(), placement);
     }
     Some(page)
+}
+
+/// What the page rules count of the items on a page.
+struct Tally<const K: usize> {
+    /// (author, items).
+    authors: heapless::Vec<(u32, usize), K>,
+    kinds: [usize; ContentKind::COUNT],
+    in_net: usize,
+    /// Out-of-network items in a row.
+    run: usize,
+    ads: usize,
+}
+
+impl<const K: usize> Tally<K> {
+    fn count(&mut self, author_id: u32, kind: ContentKind, in_network: bool, placement: Placement) {
+        if placement == Placement::Sponsored {
+            self.ads += 1;
+            return;
+        }
+        match self.authors.iter_mut().find(|(a, _)| *a == author_id) {
+            Some((_, n)) => *n += 1,
+            None => {
+                let _ = self.authors.push((author_id, 1));
+            }
+        }
+        self.kinds[kind.index()] += 1;
+        if in_network {
+            self.in_net += 1;
+            self.run = 0;
+        } else {
+            self.run += 1;
+        }
+    }
 }
