@@ -8,6 +8,7 @@ use std::path::Path;
 
 use edgerank_core::model::{Model, MODEL_BLOB_MAX};
 use edgerank_core::num::WatchRatio;
+use edgerank_core::pipeline::{Placement, ShownItem};
 use edgerank_core::profile::{Platform, ProfileConfig, PROFILE_BLOB_MAX};
 use edgerank_core::state::{Feedback, FeedbackKind};
 use edgerank_core::wire::{
@@ -86,6 +87,21 @@ fn main() {
         ("feedback", Request::Feedback(heapless::Vec::from_slice(&events).unwrap())),
         ("stats", Request::Stats),
         ("reset-state", Request::ResetState),
+        (
+            "rank-shown",
+            Request::RankShown(
+                batch[..3]
+                    .iter()
+                    .map(|c| ShownItem {
+                        item_id: c.item_id,
+                        author_id: c.author_id,
+                        kind: c.kind,
+                        in_network: c.flags.in_network(),
+                        placement: Placement::Ranked,
+                    })
+                    .collect(),
+            ),
+        ),
     ];
     let mut stream = Vec::new();
     for (i, (name, request)) in requests.iter().enumerate() {

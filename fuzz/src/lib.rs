@@ -20,7 +20,7 @@
 use edgerank_core::input::Candidate;
 use edgerank_core::model::{Model, FEATURES, HEADS};
 use edgerank_core::num::{Factor, Feature};
-use edgerank_core::pipeline::{explain, filter, rank, Placement, RankContext, RankSession, RankedFeed};
+use edgerank_core::pipeline::{explain, filter, rank, Placement, RankContext, RankSession, RankedFeed, ShownItem};
 use edgerank_core::profile::{Platform, Profile, ProfileConfig};
 use edgerank_core::state::{Feedback, UserState, AUTHOR_SLOTS, MUTE_SLOTS, STATE_BLOB_MAX};
 use serde::{Deserialize, Serialize};
@@ -131,6 +131,15 @@ pub fn check_page(ctx: &RankContext<'_>, candidates: &[Candidate], k: usize) {
         }
     }
     assert_eq!(paged.finish::<K>(k).as_ref(), Ok(&page), "pages taken along the way changed the last one");
+    // The page continued after each of its prefixes is its own rest; past `K` positions in
+    // all, an error.
+    for p in 0..=page.items.len() {
+        let shown: Vec<ShownItem> =
+            page.items[..p].iter().map(|it| ShownItem::new(it, &candidates[it.index as usize])).collect();
+        let rest = session.finish_after::<K>(&shown, k - p).expect("within capacity");
+        assert_eq!(rest.items[..], page.items[p..], "the page continued after {p} items differs");
+        assert!(session.finish_after::<K>(&shown, K + 1 - p).is_err(), "more than {K} positions accepted");
+    }
 
     let stats = &page.stats;
     assert_eq!(stats.received as usize, candidates.len());

@@ -17,7 +17,7 @@ use edgerank_core::input::Candidate;
 use edgerank_core::model::Head;
 use edgerank_core::model::Model;
 use edgerank_core::pipeline::filter::admit;
-use edgerank_core::pipeline::{rank, Placement, RankContext};
+use edgerank_core::pipeline::{rank_after, Placement, RankContext, ShownItem};
 use edgerank_core::profile::{Platform, Profile, ProfileConfig};
 use edgerank_core::state::UserState;
 use serde::Serialize;
@@ -183,16 +183,35 @@ impl Policy {
         relevance: &[f64],
         k: usize,
     ) -> Vec<(usize, Placement)> {
+        self.rank_page_after(model, user, now, batch, relevance, &[], k)
+    }
+
+    /// [`Policy::rank_page`] for the rest of a page after its `shown` items (the core
+    /// continues the page: `rank_after`; the other rankers leave the shown items out).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rank_page_after(
+        &self,
+        model: &Model,
+        user: &UserState,
+        now: u32,
+        batch: &[Candidate],
+        relevance: &[f64],
+        shown: &[ShownItem],
+        k: usize,
+    ) -> Vec<(usize, Placement)> {
+        let unshown = |i: &usize| !shown.iter().any(|s| s.item_id == batch[*i].item_id);
         match self.ranker {
             Ranker::Core => {
                 let profile = self.profile.as_ref().expect("core policies have a profile");
                 let ctx = RankContext { model, profile, user, now };
-                let feed = rank::<MAX_BATCH, MAX_PAGE>(&ctx, batch, k).expect("batch and page within capacity");
+                let feed =
+                    rank_after::<MAX_BATCH, MAX_PAGE>(&ctx, batch, shown, k).expect("batch and page within capacity");
                 feed.items.iter().map(|it| (it.index as usize, it.placement)).collect()
             }
             Ranker::Chronological => {
                 let mut idx: Vec<usize> = (0..batch.len())
                     .filter(|&i| !batch[i].flags.sponsored() && admit(&batch[i], user, &self.neutral, now).is_ok())
+                    .filter(unshown)
                     .collect();
                 idx.sort_by(|&a, &b| {
                     let (ca, cb) = (&batch[a], &batch[b]);
@@ -206,7 +225,7 @@ impl Policy {
                 idx.into_iter().map(|i| (i, Placement::Ranked)).collect()
             }
             Ranker::Oracle => {
-                let mut idx: Vec<usize> = (0..batch.len()).filter(|&i| relevance[i] >= 0.0).collect();
+                let mut idx: Vec<usize> = (0..batch.len()).filter(|&i| relevance[i] >= 0.0).filter(unshown).collect();
                 idx.sort_by(|&a, &b| relevance[b].total_cmp(&relevance[a]).then(a.cmp(&b)));
                 idx.truncate(k);
                 idx.into_iter()

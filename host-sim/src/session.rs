@@ -19,7 +19,7 @@ use edgerank_core::num::Feature;
 use edgerank_core::num::WatchRatio;
 use edgerank_core::pipeline::explain::NoTrace;
 use edgerank_core::pipeline::filter::admit;
-use edgerank_core::pipeline::Placement;
+use edgerank_core::pipeline::ShownItem;
 use edgerank_core::pipeline::{features, integrity};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
@@ -248,7 +248,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
         let relevance = admitted_relevance(&cands, &truth, &u.state, env.policy, now);
         let mut page = env.policy.rank_page(env.model, &u.state, now, &cands, &relevance, env.page_size);
         if let Some(device) = env.server.observer() {
-            device.ranked(plan.user, &u.state, now, &cands, env.page_size, &page);
+            device.ranked(plan.user, &u.state, now, &cands, &[], env.page_size, &page);
         }
         if page.is_empty() {
             break;
@@ -412,30 +412,29 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 } else {
                     Vec::new()
                 };
-                let shown: Vec<usize> = page[..p].iter().map(|&(i, _)| i).collect();
-                let rest = env.policy.rank_page(env.model, &u.state, t, &cands, &relevance, page.len() - p);
+                // The page continues after the items shown: they count for its rules (author
+                // and kind diversity, network rules, sponsored and exploration slots, whose
+                // positions go on), and none is placed again.
+                let shown: Vec<ShownItem> = page[..p]
+                    .iter()
+                    .map(|&(i, placement)| {
+                        let c = &cands[i];
+                        ShownItem {
+                            item_id: c.item_id,
+                            author_id: c.author_id,
+                            kind: c.kind,
+                            in_network: c.flags.in_network(),
+                            placement,
+                        }
+                    })
+                    .collect();
+                let rest =
+                    env.policy.rank_page_after(env.model, &u.state, t, &cands, &relevance, &shown, page.len() - p);
                 if let Some(device) = env.server.observer() {
-                    device.ranked(plan.user, &u.state, t, &cands, page.len() - p, &rest);
-                }
-                // Sponsored and exploration slots keep their items and page positions (a
-                // re-rank starts its own slot pattern at position 0, which would push every
-                // slot past the next item); the organic positions take the re-ranked order.
-                // Items just shown are in the seen set, so the core never returns them; the
-                // filter only guards the page against a repeat.
-                let kept = |pl: Placement| matches!(pl, Placement::Sponsored | Placement::Exploration);
-                let fixed: Vec<usize> = page[p..].iter().filter(|&&(_, pl)| kept(pl)).map(|&(i, _)| i).collect();
-                let mut organic =
-                    rest.into_iter().filter(|&(i, pl)| !kept(pl) && !shown.contains(&i) && !fixed.contains(&i));
-                let mut next = Vec::with_capacity(page.len() - p);
-                for &(i, pl) in &page[p..] {
-                    if kept(pl) {
-                        next.push((i, pl));
-                    } else if let Some(item) = organic.next() {
-                        next.push(item);
-                    }
+                    device.ranked(plan.user, &u.state, t, &cands, &shown, page.len() - p, &rest);
                 }
                 page.truncate(p);
-                page.extend(next);
+                page.extend(rest);
                 inputs.truncate(p);
                 predicted.truncate(p);
                 for &(i, _) in &page[p..] {

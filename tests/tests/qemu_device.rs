@@ -17,6 +17,7 @@ use edgerank_core::error::{BlobError, FeedbackError, RankError};
 use edgerank_core::input::Candidate;
 use edgerank_core::model::{Model, MODEL_BLOB_MAX};
 use edgerank_core::num::Weight;
+use edgerank_core::pipeline::ShownItem;
 use edgerank_core::profile::{Platform, ProfileConfig};
 use edgerank_core::state::{Feedback, FeedbackKind, MUTE_SLOTS};
 use edgerank_core::wire::{encode_checked, Request, Response, WireError, CANDIDATES_PER_CHUNK};
@@ -100,6 +101,7 @@ fn protocol(board: Board) {
     assert_eq!(ok(b, link.call(&Request::RankChunk(heapless::Vec::new()))), unexpected);
     let too_large = Response::Error(WireError::Rank(RankError::KTooLarge { capacity: 32 }));
     assert_eq!(ok(b, link.call(&Request::RankBegin { now: 1_000_000, k: 33 })), too_large);
+    assert_eq!(ok(b, link.call(&Request::RankShown(heapless::Vec::new()))), unexpected);
 
     // Blobs: refused ones leave the active model and profile in place.
     let good = traffic::model_blob(&custom_model());
@@ -163,6 +165,23 @@ fn protocol(board: Board) {
     assert!(matches!(&page, Response::Ranked(p) if p.items.len() == 32 && p.stats.received == 256), "{page:?}");
     ok(b, link.settle());
 
+    // Continuing that page after its first 10 items: the shown items and the page after them
+    // fill at most 32 positions (more is refused whole, the call stays open), and with the
+    // same candidates and state the rest is the page's own.
+    let Response::Ranked(page) = page else { unreachable!() };
+    let shown: Vec<ShownItem> =
+        page.items[..10].iter().map(|it| ShownItem::new(it, &cands[it.index as usize])).collect();
+    let mut calls = traffic::rank_call_after(now, 22, &cands[..256], &shown);
+    let end = calls.pop().unwrap();
+    for r in calls {
+        ok(b, link.send(&r));
+    }
+    let more = Request::RankShown(heapless::Vec::from_slice(&shown[..1]).unwrap());
+    assert_eq!(ok(b, link.send(&more)), too_large);
+    let rest = ok(b, link.send(&end));
+    assert!(matches!(&rest, Response::Ranked(p) if p.items[..] == page.items[10..]), "{rest:?}");
+    ok(b, link.settle());
+
     // Feedback: a full mute list refuses the event, and with it the whole request.
     let mutes: Vec<Feedback> = (0..MUTE_SLOTS as u32 + 4)
         .map(|i| Feedback { item_id: i, author_id: 9_000 + i, topic: 1, at: now, kind: FeedbackKind::Mute })
@@ -220,6 +239,7 @@ fn rank_requests(board: Board, requests: usize, seed: u64) {
     let b = board;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut sizes, mut candidates, mut profile_loads, mut feedback_events, mut at_capacity) = (0, 0, 0, 0, 0);
+    let mut continued = 0;
     let mut profiles_seen = std::collections::BTreeSet::new();
     for i in 0..requests {
         let mut req = workload::request(&mut rng, 256);
@@ -255,6 +275,16 @@ fn rank_requests(board: Board, requests: usize, seed: u64) {
         for r in traffic::feedback_requests(&events) {
             ok(b, link.send(&r));
         }
+        // Every other page is continued after some of its items, with the feedback applied.
+        if i % 2 == 1 && !page.items.is_empty() {
+            let p = rng.random_range(1..=page.items.len());
+            let shown: Vec<ShownItem> =
+                page.items[..p].iter().map(|it| ShownItem::new(it, &req.candidates[it.index as usize])).collect();
+            for r in traffic::rank_call_after(req.now + 60, (req.k - p) as u8, &req.candidates, &shown) {
+                ok(b, link.send(&r));
+            }
+            continued += 1;
+        }
         if link.outstanding() > 150 {
             ok(b, link.settle());
         }
@@ -263,8 +293,9 @@ fn rank_requests(board: Board, requests: usize, seed: u64) {
     assert_never_reset(board, &mut link);
     assert!(profiles_seen.len() >= 5, "{profiles_seen:?}");
     println!(
-        "{}: {sizes} rank requests ({candidates} candidates, {at_capacity} at capacity 256), {profile_loads} profile \
-         loads, {feedback_events} feedback events: {} frames byte-identical to the host core's, {:.1} s; {}",
+        "{}: {sizes} rank requests ({candidates} candidates, {at_capacity} at capacity 256, {continued} pages \
+         continued), {profile_loads} profile loads, {feedback_events} feedback events: {} frames byte-identical to the \
+         host core's, {:.1} s; {}",
         b.machine,
         link.frames_checked,
         started.elapsed().as_secs_f64(),
@@ -374,8 +405,9 @@ fn simulated_users_rank_the_same_on_the_device_mps2_an386() {
         seed: 11,
         warmup_days: 0.25,
         days: 1.5,
-        // On device, server-only, and a policy without the core (not sent to the device).
-        policies: vec!["tiktok".into(), "tiktok_server_only".into(), "x".into(), "chronological".into()],
+        // On device with the rest of each page continued after every item (`RankShown`),
+        // server-only, and a policy without the core (not sent to the device).
+        policies: vec!["tiktok_on_device".into(), "tiktok_server_only".into(), "x".into(), "chronological".into()],
         device: Some(DeviceKind::Qemu),
         ..CompareConfig::default()
     };

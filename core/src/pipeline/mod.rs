@@ -490,9 +490,43 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
     /// With the same session and state, the rest of a page is the page's own: continuing
     /// after its first `p` items gives its items from position `p` on.
     pub fn finish_after<const K: usize>(&mut self, shown: &[ShownItem], k: usize) -> Result<RankedFeed<K>, RankError> {
+        let mut items = heapless::Vec::new();
+        let stats = self.finish_into(shown, k, &mut items)?;
+        Ok(RankedFeed { items, stats })
+    }
+
+    /// [`RankSession::finish_after`] into `items` (cleared first), returning the counters: a
+    /// device builds the page straight into its answer's message, where a returned page and
+    /// the message holding its copy took two pages of stack.
+    ///
+    /// ```
+    /// # use edgerank_core::input::Candidate;
+    /// # use edgerank_core::model::Model;
+    /// # use edgerank_core::pipeline::{RankContext, RankSession, RankedItem};
+    /// # use edgerank_core::profile::{Platform, Profile};
+    /// # use edgerank_core::state::UserState;
+    /// # let model = Model::default();
+    /// # let profile = Profile::compile(Platform::X.config()).unwrap();
+    /// # let user = UserState::new();
+    /// let ctx = RankContext { model: &model, profile: &profile, user: &user, now: 5_000 };
+    /// let mut session = RankSession::<64>::new(ctx);
+    /// for i in 0..20 {
+    ///     session.push(&Candidate { item_id: i, author_id: i, created_at: 4_000, ..Default::default() }).unwrap();
+    /// }
+    /// let mut items = heapless::Vec::<RankedItem, 16>::new();
+    /// let stats = session.finish_into(&[], 10, &mut items).unwrap();
+    /// assert_eq!((items.len(), stats.received), (10, 20));
+    /// ```
+    pub fn finish_into<const K: usize>(
+        &mut self,
+        shown: &[ShownItem],
+        k: usize,
+        items: &mut heapless::Vec<RankedItem, K>,
+    ) -> Result<RankStats, RankError> {
         if k.saturating_add(shown.len()) > K {
             return Err(RankError::KTooLarge { capacity: K as u32 });
         }
+        items.clear();
         let mut stats = self.stats;
         let organic_overflow = if self.shortlist {
             // Light-scored candidates outside the shortlist never met the full model.
@@ -508,7 +542,6 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         let mut organic_taken = [false; P];
         let mut exploration_taken = [false; EXPLORATION_POOL];
         let mut sponsored_taken = [false; SPONSORED_POOL];
-        let mut items = heapless::Vec::new();
         rerank::fill_page(
             profile,
             rerank::Pools {
@@ -521,11 +554,11 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
             },
             shown,
             k,
-            &mut items,
+            items,
         );
         // The pools stay sorted until a `push` needs them as heaps again.
         self.pools_sorted = true;
-        Ok(RankedFeed { items, stats })
+        Ok(stats)
     }
 }
 

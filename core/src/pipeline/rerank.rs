@@ -169,27 +169,14 @@ impl IdBits {
     }
 }
 
-impl<'p, const K: usize> Page<'p, K> {
-    /// A page whose first positions hold `shown` (at most `K` items with the ones this call
-    /// places: the author list has room for `K`).
-    fn new(profile: &'p Profile, shown: &'p [ShownItem], items: &'p mut heapless::Vec<RankedItem, K>) -> Self {
-        let mut page = Page {
-            profile,
-            shown,
-            items,
-            authors: heapless::Vec::new(),
-            kinds: [0; ContentKind::COUNT],
-            in_network: 0,
-            oon_run: 0,
-            sponsored: 0,
-            item_bits: IdBits::default(),
-            author_bits: IdBits::default(),
-        };
-        for s in shown {
-            page.item_bits.insert(s.item_id);
-            page.count(s.author_id, s.kind, s.in_network, s.placement);
+impl<const K: usize> Page<'_, K> {
+    /// Counts the items already shown as this call's own placements (at most `K` with the
+    /// ones this call places: the author list has room for `K`).
+    fn seed(&mut self) {
+        for s in self.shown {
+            self.item_bits.insert(s.item_id);
+            self.count(s.author_id, s.kind, s.in_network, s.placement);
         }
-        page
     }
 
     fn author_count(&self, author_id: u32) -> usize {
@@ -335,7 +322,21 @@ pub(crate) fn fill_page<const K: usize>(
     k: usize,
     items: &mut heapless::Vec<RankedItem, K>,
 ) {
-    let mut page = Page::new(profile, shown, items);
+    // Built in place: a constructor returning the page (with its 260-byte author list) kept
+    // a second copy on a device's stack.
+    let mut page = Page {
+        profile,
+        shown,
+        items,
+        authors: heapless::Vec::new(),
+        kinds: [0; ContentKind::COUNT],
+        in_network: 0,
+        oon_run: 0,
+        sponsored: 0,
+        item_bits: IdBits::default(),
+        author_bits: IdBits::default(),
+    };
+    page.seed();
     let explore_slots = profile.config().exploration.slots;
     let is_explore_slot = |pos: usize| pos < SLOT_POSITIONS && explore_slots & (1 << pos) != 0;
     // Exploration slots reached and not yet filled: an ad took the position, or a network

@@ -224,7 +224,7 @@ mod tests {
     }
 
     /// One request of each kind (the match fails to compile when a kind is added).
-    fn every_request() -> [Request; 10] {
+    fn every_request() -> [Request; 11] {
         use crate::input::Candidate;
         use crate::state::{Feedback, FeedbackKind};
         let each = |r: &Request| match r {
@@ -237,7 +237,8 @@ mod tests {
             | Request::RankEnd
             | Request::Feedback(_)
             | Request::Stats
-            | Request::ResetState => (),
+            | Request::ResetState
+            | Request::RankShown(_) => (),
         };
         let candidate =
             |i: u32| Candidate { item_id: i * 1_000_003, author_id: i, topic: i as u8, ..Candidate::default() };
@@ -259,6 +260,17 @@ mod tests {
             Request::Feedback((0..5).map(event).collect()),
             Request::Stats,
             Request::ResetState,
+            Request::RankShown(
+                (0..8)
+                    .map(|i| crate::pipeline::ShownItem {
+                        item_id: i * 1_000_003,
+                        author_id: i,
+                        kind: crate::input::ContentKind::Live,
+                        in_network: i % 2 == 0,
+                        placement: crate::pipeline::Placement::Constrained,
+                    })
+                    .collect(),
+            ),
         ];
         all.iter().for_each(each);
         all

@@ -135,6 +135,7 @@ mod request {
         "Feedback",
         "Stats",
         "ResetState",
+        "RankShown",
     ];
 
     /// The body: the variant index, then the variant's content, as the derived impl reads it.
@@ -209,10 +210,16 @@ mod request {
                     variant.unit_variant()?;
                     *body = Request::ResetState;
                 }
+                10 => {
+                    *body = Request::RankShown(heapless::Vec::new());
+                    if let Request::RankShown(items) = body {
+                        variant.newtype_variant_seed(VecInPlace(items))?;
+                    }
+                }
                 _ => {
                     return Err(A::Error::invalid_value(
                         Unexpected::Unsigned(index as u64),
-                        &"variant index 0 <= i < 10",
+                        &"variant index 0 <= i < 11",
                     ))
                 }
             }

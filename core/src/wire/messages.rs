@@ -3,20 +3,24 @@
 //!
 //! A rank call streams: `RankBegin`, then candidates in `RankChunk`s of at most
 //! [`CANDIDATES_PER_CHUNK`], then `RankEnd`, answered by `Ranked`. The device scores each
-//! candidate as its chunk arrives and never holds the whole batch.
+//! candidate as its chunk arrives and never holds the whole batch. A call that continues a
+//! page (its first items were shown, and the feedback on them may have changed the scores)
+//! also sends those items in `RankShown` requests before `RankEnd`: the page then holds `k`
+//! items for the positions after them.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BlobError, FeedbackError, RankError};
 use crate::input::Candidate;
 use crate::model::MODEL_BLOB_MAX;
-use crate::pipeline::{RankStats, RankedItem};
+use crate::pipeline::{RankStats, RankedItem, ShownItem};
 use crate::profile::{PROFILE_BLOB_MAX, PROFILE_NAME_LEN};
 use crate::state::Feedback;
 
 /// Wire format version; the first byte of every frame's payload. Version 3 added
-/// `RankStats::shortlist_skipped` (and carries version 2 profile blobs, with their shortlist).
-pub const WIRE_VERSION: u8 = 3;
+/// `RankStats::shortlist_skipped` (and carries version 2 profile blobs, with their shortlist);
+/// version 4 added `Request::RankShown` (page continuation).
+pub const WIRE_VERSION: u8 = 4;
 /// Candidates per `RankChunk`.
 pub const CANDIDATES_PER_CHUNK: usize = 8;
 /// Feedback events per `Feedback` request.
@@ -76,6 +80,12 @@ pub enum Request {
     Stats,
     /// Forget the user state (start fresh).
     ResetState,
+    /// Items already shown on the page the open rank call continues, in page order (appended
+    /// to those of earlier `RankShown` requests of the call). At `RankEnd` they count for
+    /// every page rule and are not placed again; the page holds `k` items after them. More
+    /// positions in all than the device's page capacity, with `k`: `Error(Rank(KTooLarge))`,
+    /// and the request adds nothing.
+    RankShown(heapless::Vec<ShownItem, CANDIDATES_PER_CHUNK>),
 }
 
 /// Device to host (sizes differ on purpose, as for [`Request`]).
@@ -118,6 +128,11 @@ pub enum Response {
     StateReset,
     /// The request failed; nothing changed.
     Error(WireError),
+    /// A `RankShown` request was added to the open rank call.
+    ShownAccepted {
+        /// Items shown so far in this call.
+        shown: u8,
+    },
 }
 
 /// A ranked page on the wire.

@@ -34,10 +34,10 @@ pub use messages::{
 mod tests {
     use super::*;
     use crate::error::BlobError;
-    use crate::input::Candidate;
+    use crate::input::{Candidate, ContentKind};
     use crate::model::{Model, MODEL_BLOB_MAX};
     use crate::num::{Factor, LogScore};
-    use crate::pipeline::{Placement, RankStats, RankedItem};
+    use crate::pipeline::{Placement, RankStats, RankedItem, ShownItem};
 
     fn encode<T: serde::Serialize>(m: &T) -> heapless::Vec<u8, MAX_FRAME> {
         let mut scratch = [0u8; MAX_PAYLOAD];
@@ -58,19 +58,38 @@ mod tests {
     #[test]
     fn golden_ping() {
         let frame = encode(&Envelope::new(7, Request::Ping));
-        assert_eq!(frame.as_slice(), &[0x03, 0x03, 0x07, 0x05, 0x4c, 0xaa, 0x27, 0xf0, 0x00]);
+        assert_eq!(frame.as_slice(), &[0x03, 0x04, 0x07, 0x05, 0x25, 0xce, 0xd7, 0x84, 0x00]);
     }
 
     #[test]
     fn golden_rank_begin() {
         let frame = encode(&Envelope::new(7, Request::RankBegin { now: 1_000_000, k: 32 }));
-        assert_eq!(frame.as_slice(), &[0x0c, 0x03, 0x07, 0x04, 0xc0, 0x84, 0x3d, 0x20, 0xe7, 0xbe, 0x07, 0x29, 0x00]);
+        assert_eq!(frame.as_slice(), &[0x0c, 0x04, 0x07, 0x04, 0xc0, 0x84, 0x3d, 0x20, 0x6e, 0x0e, 0xe2, 0x34, 0x00]);
+    }
+
+    #[test]
+    fn golden_rank_shown() {
+        // RankShown (variant 10), one item: item 1, author 300 (varint 0xac 0x02), ShortVideo
+        // (2), in network (1), Exploration (2).
+        let item = ShownItem {
+            item_id: 1,
+            author_id: 300,
+            kind: ContentKind::ShortVideo,
+            in_network: true,
+            placement: Placement::Exploration,
+        };
+        let frame = encode(&Envelope::new(7, Request::RankShown(heapless::Vec::from_slice(&[item]).unwrap())));
+        #[rustfmt::skip]
+        let expected = [
+            0x0f, 0x04, 0x07, 0x0a, 0x01, 0x01, 0xac, 0x02, 0x02, 0x01, 0x02, 0x95, 0xbe, 0x19, 0x02, 0x00,
+        ];
+        assert_eq!(frame.as_slice(), &expected);
     }
 
     #[test]
     fn golden_error_response() {
         let frame = encode(&Envelope::new(0, Response::Error(WireError::Frame(FrameError::BadChecksum))));
-        assert_eq!(frame.as_slice(), &[0x02, 0x03, 0x02, 0x0a, 0x06, 0x03, 0xfd, 0x59, 0x2f, 0x69, 0x00]);
+        assert_eq!(frame.as_slice(), &[0x02, 0x04, 0x02, 0x0a, 0x06, 0x03, 0xb9, 0x57, 0x59, 0xc1, 0x00]);
     }
 
     /// The postcard payload of `m` (no envelope, checksum or framing).
@@ -188,7 +207,7 @@ mod tests {
     #[test]
     fn golden_request_and_response_variants() {
         // Requests: Ping, Info, LoadModel, LoadProfile, RankBegin, RankChunk, RankEnd,
-        // Feedback, Stats, ResetState.
+        // Feedback, Stats, ResetState, RankShown.
         assert_eq!(payload(&Request::Info).as_slice(), &[0x01]);
         assert_eq!(payload(&Request::RankEnd).as_slice(), &[0x06]);
         assert_eq!(payload(&Request::Stats).as_slice(), &[0x08]);

@@ -12,11 +12,15 @@
 //!   nothing opens). Each `RankChunk` is filtered, scored and pooled as it arrives, answered
 //!   with `ChunkAccepted { received }`; a chunk that would take the call past
 //!   [`MAX_CANDIDATES`] is refused whole (`Error(Rank(TooManyCandidates))`, the call stays
-//!   open). `RankEnd` answers with the page and closes the call. A `RankBegin` while a call
-//!   is open abandons it and opens a new one.
+//!   open). `RankShown` adds items already shown on the page the call continues, answered
+//!   with `ShownAccepted { shown }`; with them and `k`, more than [`MAX_K`] positions are
+//!   refused whole (`Error(Rank(KTooLarge))`), and the call stays open. `RankEnd` answers with
+//!   the page (the `k` positions after the shown items) and closes the call. A `RankBegin`
+//!   while a call is open abandons it and opens a new one.
 //! - While a call is open, the requests that would change what it reads (`LoadModel`,
 //!   `LoadProfile`, `Feedback`, `ResetState`) are refused with `Error(UnexpectedRequest)`
-//!   and change nothing; `RankChunk` or `RankEnd` with no open call get the same answer.
+//!   and change nothing; `RankChunk`, `RankShown` or `RankEnd` with no open call get the same
+//!   answer.
 //! - `Feedback` applies its events in order, all or none: if one is refused, the request is
 //!   answered `Error(Feedback(..))` and changes nothing.
 //! - With a store ([`Server::with_store`]), a model or profile that was swapped in, and the
@@ -36,7 +40,7 @@ use core::mem::MaybeUninit;
 
 use edgerank_core::error::RankError;
 use edgerank_core::model::Model;
-use edgerank_core::pipeline::RankContext;
+use edgerank_core::pipeline::{RankContext, RankStats, ShownItem};
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::{Feedback, UserState};
 use edgerank_core::wire::{DeviceInfo, DeviceStats, Envelope, RankedPage, Request, Response, WireError, WIRE_VERSION};
@@ -176,7 +180,7 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
     #[inline(never)]
     fn handle(&mut self, id: u16, request: &Request) {
         let response = match request {
-            Request::RankBegin { .. } | Request::RankChunk(_) | Request::RankEnd => {
+            Request::RankBegin { .. } | Request::RankChunk(_) | Request::RankShown(_) | Request::RankEnd => {
                 Response::Error(WireError::UnexpectedRequest)
             }
             Request::LoadModel(blob) => {
@@ -230,10 +234,12 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             let device: &Device = self.device;
             let ctx = RankContext { model: &device.model, profile: &device.profile, user: &device.user, now };
             let mut session = Session::new(ctx);
+            // Items already shown on the page this call continues (`RankShown`).
+            let mut shown = heapless::Vec::<ShownItem, MAX_K>::new();
             crate::log::debug!("rank call {=u16}: now {=u32}, k {=u8}", id, now, k);
             send_rank_open(self.link, id);
-            match collect(&mut session, device, self.link, self.stack.as_ref()) {
-                CallEnd::Finish { id } => return finish(&mut session, k, id, self.link),
+            match collect(&mut session, &mut shown, k, device, self.link, self.stack.as_ref()) {
+                CallEnd::Finish { id } => return finish(&mut session, &shown, k, id, self.link),
                 // A new RankBegin abandons this call (dropping its session) and opens another.
                 CallEnd::Restart { id: new_id, now: new_now, k: new_k } => (id, now, k) = (new_id, new_now, new_k),
             }
@@ -265,12 +271,14 @@ enum CallEnd {
     Restart { id: u16, now: u32, k: u8 },
 }
 
-/// The requests of an open rank call: chunks are scored into `session` as they arrive;
-/// `Ping`, `Info` and `Stats` are answered; requests that would change what the session reads
-/// are refused. Returns at `RankEnd` or at a new `RankBegin`.
+/// The requests of an open rank call: chunks are scored into `session` as they arrive, shown
+/// items join `shown`; `Ping`, `Info` and `Stats` are answered; requests that would change
+/// what the session reads are refused. Returns at `RankEnd` or at a new `RankBegin`.
 #[inline(never)]
 fn collect<IO: Read + Write>(
     session: &mut Session<'_>,
+    shown: &mut heapless::Vec<ShownItem, MAX_K>,
+    k: u8,
     device: &Device,
     link: &mut Link<IO>,
     stack: Option<&StackProbe>,
@@ -285,6 +293,7 @@ fn collect<IO: Read + Write>(
             let id = request.request_id;
             let next = match &request.body {
                 Request::RankChunk(chunk) => Next::Chunk(push_chunk(session, &mut received, chunk)),
+                Request::RankShown(items) => Next::Shown(add_shown(shown, k, items)),
                 Request::RankEnd => return CallEnd::Finish { id },
                 Request::RankBegin { now, k } => {
                     crate::log::debug!("rank call abandoned after {=usize} candidates", received);
@@ -301,7 +310,8 @@ fn collect<IO: Read + Write>(
         };
         let response = match next {
             Next::Chunk(Ok(received)) => Response::ChunkAccepted { received },
-            Next::Chunk(Err(e)) => Response::Error(WireError::Rank(e)),
+            Next::Chunk(Err(e)) | Next::Shown(Err(e)) => Response::Error(WireError::Rank(e)),
+            Next::Shown(Ok(shown)) => Response::ShownAccepted { shown },
             Next::ReadOnly(query) => read_only(query, device, &link.stats, stack),
             Next::Unexpected => Response::Error(WireError::UnexpectedRequest),
         };
@@ -321,6 +331,8 @@ enum Query {
 enum Next {
     /// A chunk: the candidates received so far, or why it was refused.
     Chunk(Result<u32, RankError>),
+    /// Shown items: how many the call has, or why they were refused.
+    Shown(Result<u8, RankError>),
     /// `Ping`, `Info` or `Stats`.
     ReadOnly(Query),
     /// A request that would change what the session reads.
@@ -365,15 +377,28 @@ pub fn load_profile(active: &mut Profile, blob: &[u8]) -> Response {
 
 /// Builds the page (re-ranking the pools), counts the call and sends the answer.
 #[inline(never)]
-fn finish<IO: Read + Write>(session: &mut Session<'_>, k: u8, id: u16, link: &mut Link<IO>) {
-    let response = match session.finish::<MAX_K>(k as usize) {
-        Ok(feed) => {
-            link.stats.rank_calls = link.stats.rank_calls.wrapping_add(1);
-            Response::Ranked(RankedPage { items: feed.items, stats: feed.stats })
-        }
-        Err(e) => Response::Error(WireError::Rank(e)),
+fn finish<IO: Read + Write>(session: &mut Session<'_>, shown: &[ShownItem], k: u8, id: u16, link: &mut Link<IO>) {
+    // The page is built straight into the answer: a page returned and then moved into it
+    // took twice the stack (about 0.9 KB more).
+    let mut response = Response::Ranked(RankedPage { items: heapless::Vec::new(), stats: RankStats::default() });
+    let outcome = match &mut response {
+        Response::Ranked(page) => session.finish_into(shown, k as usize, &mut page.items).map(|stats| page.stats = stats),
+        _ => Ok(()),
     };
+    match outcome {
+        Ok(()) => link.stats.rank_calls = link.stats.rank_calls.wrapping_add(1),
+        Err(e) => response = Response::Error(WireError::Rank(e)),
+    }
     link.send(id, &response);
+}
+
+/// Adds shown items to the call's, all or none: with them, the shown items and the `k` the
+/// page holds after them may not exceed [`MAX_K`] positions.
+fn add_shown(shown: &mut heapless::Vec<ShownItem, MAX_K>, k: u8, items: &[ShownItem]) -> Result<u8, RankError> {
+    if shown.len() + items.len() + k as usize > MAX_K || shown.extend_from_slice(items).is_err() {
+        return Err(RankError::KTooLarge { capacity: MAX_K as u32 });
+    }
+    Ok(shown.len() as u8)
 }
 
 /// `Ping`, `Info` and `Stats`: they read and change nothing, so a rank call may be open.

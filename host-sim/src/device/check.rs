@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use edgerank_core::input::Candidate;
 use edgerank_core::model::{Model, MODEL_BLOB_MAX};
-use edgerank_core::pipeline::{rank, Placement, RankContext};
+use edgerank_core::pipeline::{rank_after, Placement, RankContext, ShownItem};
 use edgerank_core::profile::{Profile, PROFILE_BLOB_MAX};
 use edgerank_core::state::{Feedback, UserState};
 use edgerank_core::wire::{
@@ -91,7 +91,8 @@ pub trait RankObserver: Sync {
     /// `event` was applied (or refused) to `user`'s state, in application order.
     fn feedback(&self, user: u32, event: &Feedback);
     /// The policy ranked `page` (candidate index and placement, in display order) from
-    /// `batch` for `user`, whose state is `state`, at `now`, asking for `k` items.
+    /// `batch` for `user`, whose state is `state`, at `now`, asking for `k` items after the
+    /// `shown` ones (a page continued; none for a new page).
     #[allow(clippy::too_many_arguments)]
     fn ranked(
         &self,
@@ -99,6 +100,7 @@ pub trait RankObserver: Sync {
         state: &UserState,
         now: u32,
         batch: &[Candidate],
+        shown: &[ShownItem],
         k: usize,
         page: &[(usize, Placement)],
     );
@@ -288,6 +290,7 @@ impl RankObserver for DeviceCheck<'_> {
         state: &UserState,
         now: u32,
         batch: &[Candidate],
+        shown: &[ShownItem],
         k: usize,
         page: &[(usize, Placement)],
     ) {
@@ -297,12 +300,17 @@ impl RankObserver for DeviceCheck<'_> {
             if d.shadow != *state {
                 return Err("the device's state differs from the session's: a feedback event was not reported".into());
             }
-            if batch.len() > DEVICE_MAX_CANDIDATES || k > DEVICE_MAX_PAGE {
-                return Err(format!("{} candidates, page {k}: beyond the device's capacity", batch.len()));
+            if batch.len() > DEVICE_MAX_CANDIDATES || shown.len() + k > DEVICE_MAX_PAGE {
+                return Err(format!(
+                    "{} candidates, page {k} after {} shown: beyond the device's capacity",
+                    batch.len(),
+                    shown.len()
+                ));
             }
             // The page the in-process core gives, as the frame the device must send.
             let ctx = RankContext { model: self.model, profile, user: state, now };
-            let feed = rank::<DEVICE_MAX_CANDIDATES, DEVICE_MAX_PAGE>(&ctx, batch, k).map_err(|e| format!("{e:?}"))?;
+            let feed = rank_after::<DEVICE_MAX_CANDIDATES, DEVICE_MAX_PAGE>(&ctx, batch, shown, k)
+                .map_err(|e| format!("{e:?}"))?;
             let mine: Vec<(usize, Placement)> = feed.items.iter().map(|i| (i.index as usize, i.placement)).collect();
             if mine != page {
                 return Err(format!("the session's page {page:?} is not the core's {mine:?}"));
@@ -310,6 +318,9 @@ impl RankObserver for DeviceCheck<'_> {
             let expected = Response::Ranked(RankedPage { items: feed.items, stats: feed.stats });
 
             let mut requests = vec![Request::RankBegin { now, k: k as u8 }];
+            for chunk in shown.chunks(CANDIDATES_PER_CHUNK) {
+                requests.push(Request::RankShown(heapless::Vec::from_slice(chunk).expect("a chunk")));
+            }
             for chunk in batch.chunks(CANDIDATES_PER_CHUNK) {
                 requests.push(Request::RankChunk(heapless::Vec::from_slice(chunk).expect("a chunk")));
             }
@@ -325,16 +336,20 @@ impl RankObserver for DeviceCheck<'_> {
                 bytes.extend(encode_request(id, r));
             }
             d.device.send_bytes(&bytes).map_err(|e| e.to_string())?;
-            let mut received = 0u32;
+            let (mut received, mut shown_so_far) = (0u32, 0u8);
             for (i, id) in ids.iter().enumerate() {
                 let frame = d.device.recv_frame().map_err(|e| e.to_string())?;
-                let want = if i == 0 {
-                    Response::RankOpen
-                } else if i + 1 < ids.len() {
-                    received += requests[i].chunk_len() as u32;
-                    Response::ChunkAccepted { received }
-                } else {
-                    expected.clone()
+                let want = match &requests[i] {
+                    Request::RankBegin { .. } => Response::RankOpen,
+                    Request::RankShown(items) => {
+                        shown_so_far += items.len() as u8;
+                        Response::ShownAccepted { shown: shown_so_far }
+                    }
+                    Request::RankChunk(chunk) => {
+                        received += chunk.len() as u32;
+                        Response::ChunkAccepted { received }
+                    }
+                    _ => expected.clone(),
                 };
                 let want_bytes = encode_response(*id, &want);
                 if frame[..] != want_bytes[..want_bytes.len() - 1] {
@@ -352,20 +367,6 @@ impl RankObserver for DeviceCheck<'_> {
             r.identical += 1;
             Ok(())
         });
-    }
-}
-
-/// Chunk length of a `RankChunk` request (0 for others).
-trait ChunkLen {
-    fn chunk_len(&self) -> usize;
-}
-
-impl ChunkLen for Request {
-    fn chunk_len(&self) -> usize {
-        match self {
-            Request::RankChunk(c) => c.len(),
-            _ => 0,
-        }
     }
 }
 

@@ -10,7 +10,7 @@
 use edgerank_core::error::RankError;
 use edgerank_core::input::Candidate;
 use edgerank_core::model::Model;
-use edgerank_core::pipeline::{RankContext, RankSession};
+use edgerank_core::pipeline::{RankContext, RankSession, ShownItem};
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::UserState;
 use edgerank_core::wire::{
@@ -31,6 +31,8 @@ struct OpenCall {
     now: u32,
     k: u8,
     candidates: Vec<Candidate>,
+    /// Items already shown on the page the call continues.
+    shown: Vec<ShownItem>,
 }
 
 /// The host's copy of a device.
@@ -111,7 +113,7 @@ impl Mirror {
                 if *k as usize > MAX_K {
                     return Response::Error(WireError::Rank(RankError::KTooLarge { capacity: MAX_K as u32 }));
                 }
-                self.call = Some(OpenCall { now: *now, k: *k, candidates: Vec::new() });
+                self.call = Some(OpenCall { now: *now, k: *k, candidates: Vec::new(), shown: Vec::new() });
                 Response::RankOpen
             }
             Request::RankChunk(chunk) => match &mut self.call {
@@ -122,6 +124,17 @@ impl Mirror {
                 Some(call) => {
                     call.candidates.extend_from_slice(chunk);
                     Response::ChunkAccepted { received: call.candidates.len() as u32 }
+                }
+            },
+            Request::RankShown(items) => match &mut self.call {
+                None => Response::Error(WireError::UnexpectedRequest),
+                // Shown items and the page after them: at most a page's positions.
+                Some(call) if call.shown.len() + items.len() + call.k as usize > MAX_K => {
+                    Response::Error(WireError::Rank(RankError::KTooLarge { capacity: MAX_K as u32 }))
+                }
+                Some(call) => {
+                    call.shown.extend_from_slice(items);
+                    Response::ShownAccepted { shown: call.shown.len() as u8 }
                 }
             },
             Request::RankEnd => match self.call.take() {
@@ -189,7 +202,7 @@ impl Mirror {
         for c in &call.candidates {
             session.push(c)?;
         }
-        let feed = session.finish::<MAX_K>(call.k as usize)?;
+        let feed = session.finish_after::<MAX_K>(&call.shown, call.k as usize)?;
         Ok(RankedPage { items: feed.items, stats: feed.stats })
     }
 }

@@ -4,6 +4,7 @@
 use edgerank_core::input::Candidate;
 use edgerank_core::model::{Model, MODEL_BLOB_MAX};
 use edgerank_core::num::WatchRatio;
+use edgerank_core::pipeline::ShownItem;
 use edgerank_core::profile::{ProfileConfig, PROFILE_BLOB_MAX};
 use edgerank_core::state::{Feedback, FeedbackKind};
 use edgerank_core::wire::{
@@ -30,7 +31,16 @@ pub fn profile_blob(config: &ProfileConfig) -> heapless::Vec<u8, PROFILE_BLOB_MA
 
 /// One rank call: `RankBegin`, the candidates in chunks, `RankEnd`.
 pub fn rank_call(now: u32, k: u8, candidates: &[Candidate]) -> Vec<Request> {
+    rank_call_after(now, k, candidates, &[])
+}
+
+/// A rank call that continues a page after its `shown` items: `RankBegin`, the shown items
+/// and the candidates in chunks, `RankEnd`.
+pub fn rank_call_after(now: u32, k: u8, candidates: &[Candidate], shown: &[ShownItem]) -> Vec<Request> {
     let mut requests = vec![Request::RankBegin { now, k }];
+    for chunk in shown.chunks(CANDIDATES_PER_CHUNK) {
+        requests.push(Request::RankShown(heapless::Vec::from_slice(chunk).expect("a chunk")));
+    }
     for chunk in candidates.chunks(CANDIDATES_PER_CHUNK) {
         requests.push(Request::RankChunk(heapless::Vec::from_slice(chunk).expect("a chunk")));
     }
