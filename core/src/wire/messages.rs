@@ -19,7 +19,8 @@ use crate::state::Feedback;
 
 /// Wire format version; the first byte of every frame's payload. Version 3 added
 /// `RankStats::shortlist_skipped` (and carries version 2 profile blobs, with their shortlist);
-/// version 4 added `Request::RankShown` (page continuation).
+/// version 4 added `Request::RankShown` (page continuation) and
+/// `DeviceStats::store_failures`.
 pub const WIRE_VERSION: u8 = 4;
 /// Candidates per `RankChunk`.
 pub const CANDIDATES_PER_CHUNK: usize = 8;
@@ -174,6 +175,10 @@ pub struct DeviceStats {
     pub feedback_events: u32,
     /// Boots (persisted across resets where storage exists).
     pub boots: u32,
+    /// Changes (user state, model, profile) the device applied but could not save to its
+    /// flash store since boot: each is in effect until the next reset and lost at it. A host
+    /// that sees this rise can resend what it cares about after a reset.
+    pub store_failures: u32,
 }
 
 /// Why a request failed.

@@ -71,7 +71,7 @@ impl<IO: Read + Write> Link<IO> {
             rx: [0; RX_CHUNK],
             rx_pos: 0,
             rx_len: 0,
-            stats: DeviceStats { frames_ok: 0, frames_bad: 0, rank_calls: 0, feedback_events: 0, boots },
+            stats: DeviceStats { frames_ok: 0, frames_bad: 0, rank_calls: 0, feedback_events: 0, boots, store_failures: 0 },
         }
     }
 
@@ -146,6 +146,11 @@ impl<IO: Read + Write> Link<IO> {
     #[inline(never)]
     fn refuse(&mut self, error: FrameError) {
         self.send(0, &Response::Error(WireError::Frame(error)));
+    }
+
+    /// The serial driver (a host test reads what the device sent through it).
+    pub fn io_mut(&mut self) -> &mut IO {
+        &mut self.io
     }
 
     /// The link's buffer, lent out between frames (the flash store encodes and reads its

@@ -344,33 +344,44 @@ impl<'a> Value<'a> for Encoded<'_> {
 }
 
 /// What the device's request loop calls after a change it should keep; `buf` is the buffer
-/// the write goes through (at least [`BUFFER`] bytes, see [`Store::new`]).
+/// the write goes through (at least [`BUFFER`] bytes, see [`Store::new`]). Each returns
+/// whether the change was saved (the loop counts the ones that were not in
+/// `DeviceStats::store_failures`).
 pub trait Persist {
     /// The user state changed (feedback applied, or reset).
-    fn user_changed(&mut self, buf: &mut [u8], user: &UserState);
+    #[must_use]
+    fn user_changed(&mut self, buf: &mut [u8], user: &UserState) -> bool;
     /// A model blob was validated and is now active.
-    fn model_loaded(&mut self, buf: &mut [u8], blob: &[u8]);
+    #[must_use]
+    fn model_loaded(&mut self, buf: &mut [u8], blob: &[u8]) -> bool;
     /// A profile blob was validated and is now active.
-    fn profile_loaded(&mut self, buf: &mut [u8], blob: &[u8]);
+    #[must_use]
+    fn profile_loaded(&mut self, buf: &mut [u8], blob: &[u8]) -> bool;
 }
 
 impl<F: NorFlash> Persist for Store<F> {
-    fn user_changed(&mut self, buf: &mut [u8], user: &UserState) {
-        if let Err(e) = self.save_user(buf, user) {
+    fn user_changed(&mut self, buf: &mut [u8], user: &UserState) -> bool {
+        let saved = self.save_user(buf, user);
+        if let Err(e) = &saved {
             crate::log::warn!("user state not saved: {}", e);
         }
+        saved.is_ok()
     }
 
-    fn model_loaded(&mut self, buf: &mut [u8], blob: &[u8]) {
-        if let Err(e) = self.save_model(buf, blob) {
+    fn model_loaded(&mut self, buf: &mut [u8], blob: &[u8]) -> bool {
+        let saved = self.save_model(buf, blob);
+        if let Err(e) = &saved {
             crate::log::warn!("model not saved: {}", e);
         }
+        saved.is_ok()
     }
 
-    fn profile_loaded(&mut self, buf: &mut [u8], blob: &[u8]) {
-        if let Err(e) = self.save_profile(buf, blob) {
+    fn profile_loaded(&mut self, buf: &mut [u8], blob: &[u8]) -> bool {
+        let saved = self.save_profile(buf, blob);
+        if let Err(e) = &saved {
             crate::log::warn!("profile not saved: {}", e);
         }
+        saved.is_ok()
     }
 }
 

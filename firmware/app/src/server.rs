@@ -26,6 +26,8 @@
 //! - With a store ([`Server::with_store`]), a model or profile that was swapped in, and the
 //!   user state after feedback that applied or after `ResetState`, are
 //!   committed to flash before the answer is sent ([`crate::persist`]); a boot restores them.
+//!   A save that fails leaves the change in effect until the next reset and counts in
+//!   `DeviceStats::store_failures`.
 //! - Frame counters: `frames_ok` counts frames that decoded as a request (whatever the
 //!   answer), `frames_bad` frames that did not (see [`crate::link`]); both include the frame
 //!   being answered, so a `Stats` answer counts itself.
@@ -138,9 +140,10 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
     }
 
     /// Commits every change of the user state, model or profile to `store` before answering
-    /// the request that made it (so an answer means the change survives a reset). The store
-    /// writes through the link's buffer ([`Link::buffer`]): the request was decoded out of it
-    /// and its answer is not encoded yet.
+    /// the request that made it, so an answer means the change survives a reset, unless the
+    /// save failed: the change stays in effect until the next reset, and
+    /// `DeviceStats::store_failures` counts it. The store writes through the link's buffer
+    /// ([`Link::buffer`]): the request was decoded out of it and its answer is not encoded yet.
     pub fn with_store(mut self, store: &'a mut dyn Persist) -> Self {
         self.store = Some(store);
         self
@@ -149,9 +152,15 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
     /// Answers requests forever.
     pub fn run(&mut self) -> ! {
         loop {
-            if let Some(RankBegin { id, now, k }) = self.serve() {
-                self.rank_call(id, now, k);
-            }
+            self.serve_one();
+        }
+    }
+
+    /// Takes the next request and answers it; a `RankBegin` is served to the end of its rank
+    /// call (the page, or the request that abandons it).
+    pub fn serve_one(&mut self) {
+        if let Some(RankBegin { id, now, k }) = self.serve() {
+            self.rank_call(id, now, k);
         }
     }
 
@@ -186,14 +195,16 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
             Request::LoadModel(blob) => {
                 let response = load_model(&mut self.device.model, blob);
                 if let (Response::ModelLoaded { .. }, Some(store)) = (&response, self.store.as_mut()) {
-                    store.model_loaded(self.link.buffer(), blob);
+                    let saved = store.model_loaded(self.link.buffer(), blob);
+                    self.link.stats.store_failures = self.link.stats.store_failures.wrapping_add(u32::from(!saved));
                 }
                 response
             }
             Request::LoadProfile(blob) => {
                 let response = load_profile(&mut self.device.profile, blob);
                 if let (Response::ProfileLoaded { .. }, Some(store)) = (&response, self.store.as_mut()) {
-                    store.profile_loaded(self.link.buffer(), blob);
+                    let saved = store.profile_loaded(self.link.buffer(), blob);
+                    self.link.stats.store_failures = self.link.stats.store_failures.wrapping_add(u32::from(!saved));
                 }
                 response
             }
@@ -201,7 +212,8 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
                 let before = self.device.user.events;
                 let response = feedback(&mut self.device.user, &mut self.link.stats, events);
                 if let (true, Some(store)) = (self.device.user.events != before, self.store.as_mut()) {
-                    store.user_changed(self.link.buffer(), &self.device.user);
+                    let saved = store.user_changed(self.link.buffer(), &self.device.user);
+                    self.link.stats.store_failures = self.link.stats.store_failures.wrapping_add(u32::from(!saved));
                 }
                 response
             }
@@ -211,7 +223,8 @@ impl<'a, IO: Read + Write> Server<'a, IO> {
                 self.device.user.reset();
                 crate::log::info!("user state reset");
                 if let Some(store) = self.store.as_mut() {
-                    store.user_changed(self.link.buffer(), &self.device.user);
+                    let saved = store.user_changed(self.link.buffer(), &self.device.user);
+                    self.link.stats.store_failures = self.link.stats.store_failures.wrapping_add(u32::from(!saved));
                 }
                 Response::StateReset
             }

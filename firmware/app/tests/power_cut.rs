@@ -14,7 +14,10 @@ use edgerank_core::model::Model;
 use edgerank_core::num::WatchRatio;
 use edgerank_core::profile::{Platform, Profile};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
+use edgerank_core::wire::{Request, Response};
+use edgerank_device::link::Link;
 use edgerank_device::persist::{Store, BUFFER};
+use edgerank_device::server::{Device, Server};
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
 
 const PAGE: usize = 4096;
@@ -381,4 +384,86 @@ fn a_flash_that_fails_to_read_is_left_alone() {
     assert!(flash.mem == held, "the flash changed");
     let (found, _, _) = restore(flash);
     assert_eq!(found.user, Some(user));
+}
+
+/// The request side of a serial link: the bytes to receive, and what the device sent.
+struct Pipe {
+    input: std::collections::VecDeque<u8>,
+    output: Vec<u8>,
+}
+
+impl embedded_io::ErrorType for Pipe {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        assert!(!self.input.is_empty(), "the device waits for a request the test did not send");
+        let n = buf.len().min(self.input.len());
+        for slot in &mut buf[..n] {
+            *slot = self.input.pop_front().unwrap();
+        }
+        Ok(n)
+    }
+}
+
+impl embedded_io::Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Serves `requests` one by one on a booted device saving to `store`; its answers.
+fn serve(store: &mut Store<CutFlash>, requests: &[Request]) -> Vec<Response> {
+    use edgerank_core::wire::{decode_frame, encode_frame, Envelope, MAX_FRAME, MAX_PAYLOAD};
+    let mut input = std::collections::VecDeque::new();
+    for (i, request) in requests.iter().enumerate() {
+        let (mut scratch, mut out) = ([0u8; MAX_PAYLOAD], [0u8; MAX_FRAME]);
+        input.extend(encode_frame(&Envelope::new(i as u16 + 1, request.clone()), &mut scratch, &mut out).unwrap());
+    }
+    let mut device = Device::boot();
+    let mut link = Link::new(Pipe { input, output: Vec::new() }, 1);
+    let mut server = Server::new(&mut device, &mut link, None).with_store(store);
+    for _ in requests {
+        server.serve_one();
+    }
+    drop(server);
+    let mut output = std::mem::take(&mut link.io_mut().output);
+    output
+        .split_mut(|&b| b == 0)
+        .filter(|frame| !frame.is_empty())
+        .map(|frame| decode_frame::<Envelope<Response>>(frame).unwrap().body)
+        .collect()
+}
+
+#[test]
+fn a_change_the_store_could_not_save_is_applied_and_counted() {
+    let like = Feedback { item_id: 1, author_id: 2, topic: 3, at: 1_700_000_000, kind: FeedbackKind::Like };
+    let requests = [
+        Request::Feedback(heapless::Vec::from_slice(&[like]).unwrap()),
+        Request::Stats,
+        Request::ResetState,
+        Request::Stats,
+    ];
+    let stats = |r: &Response| match r {
+        Response::Stats(s) => s.store_failures,
+        other => panic!("not Stats: {other:?}"),
+    };
+    // Power is gone from the first flash step: every save fails. The answers still report
+    // the changes (they are in effect until the next reset), and Stats counts each failure.
+    let mut dead = Store::new(CutFlash { budget: Some(0), ..CutFlash::new() }, RANGE).unwrap();
+    let answers = serve(&mut dead, &requests);
+    assert!(matches!(answers[0], Response::FeedbackApplied { applied: 1, total_events: 1 }), "{answers:?}");
+    assert_eq!((stats(&answers[1]), &answers[2], stats(&answers[3])), (1, &Response::StateReset, 2));
+    // A working store: nothing counted, and the state is there after a restart.
+    let mut store = Store::new(CutFlash::new(), RANGE).unwrap();
+    let answers = serve(&mut store, &requests[..2]);
+    assert_eq!(stats(&answers[1]), 0);
+    let (found, _, _) = restore(store.into_flash());
+    assert_eq!(found.user.map(|u| u.events), Some(1));
 }
