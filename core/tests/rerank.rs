@@ -10,7 +10,7 @@ use edgerank_core::model::Model;
 use edgerank_core::num::{Factor, LogScore, Prob};
 use edgerank_core::pipeline::explain::FactorKind;
 use edgerank_core::pipeline::filter::{FilterReason, FUTURE_TOLERANCE_S};
-use edgerank_core::pipeline::{self, Placement, RankContext, RankSession, ShownItem};
+use edgerank_core::pipeline::{self, Placement, RankContext, RankSession, RankedItem, ShownItem};
 use edgerank_core::profile::{AgeDecay, Diversity, Platform, Profile, ProfileConfig, DIVERSITY_STEPS};
 use edgerank_core::state::{Feedback, FeedbackKind, UserState};
 
@@ -90,6 +90,16 @@ fn a_continued_page_never_repeats_a_shown_item_and_keeps_within_capacity() {
         pipeline::rank_after::<64, 8>(&env.ctx(), &cands, &before, 6),
         Err(RankError::KTooLarge { capacity: 8 })
     );
+    // Into a buffer: filled with the same page, and emptied by a refusal.
+    let mut session = RankSession::<64>::new(env.ctx());
+    for c in &cands {
+        session.push(c).unwrap();
+    }
+    let mut items = heapless::Vec::<RankedItem, 8>::new();
+    session.finish_into(&before, 5, &mut items).unwrap();
+    assert_eq!(items, rest.items);
+    assert_eq!(session.finish_into(&before, 6, &mut items), Err(RankError::KTooLarge { capacity: 8 }));
+    assert!(items.is_empty());
 }
 
 #[test]

@@ -414,9 +414,11 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 };
                 // The page continues after the items shown: they count for its rules (author
                 // and kind diversity, network rules, sponsored and exploration slots, whose
-                // positions go on), and none is placed again.
+                // positions go on), and none is placed again. Items dropped before display
+                // were not shown.
                 let shown: Vec<ShownItem> = page[..p]
                     .iter()
+                    .filter(|(i, _)| !dropped.contains(i))
                     .map(|&(i, placement)| {
                         let c = &cands[i];
                         ShownItem {

@@ -495,7 +495,8 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         Ok(RankedFeed { items, stats })
     }
 
-    /// [`RankSession::finish_after`] into `items` (cleared first), returning the counters: a
+    /// [`RankSession::finish_after`] into `items` (cleared first, also on an error), returning
+    /// the counters: a
     /// device builds the page straight into its answer's message, where a returned page and
     /// the message holding its copy took two pages of stack.
     ///
@@ -523,10 +524,10 @@ impl<'a, const N: usize, const P: usize, D: Dot> RankSession<'a, N, P, D> {
         k: usize,
         items: &mut heapless::Vec<RankedItem, K>,
     ) -> Result<RankStats, RankError> {
+        items.clear();
         if k.saturating_add(shown.len()) > K {
             return Err(RankError::KTooLarge { capacity: K as u32 });
         }
-        items.clear();
         let mut stats = self.stats;
         let organic_overflow = if self.shortlist {
             // Light-scored candidates outside the shortlist never met the full model.

@@ -21,7 +21,9 @@
 //! changed the scores), the rest is ranked again with [`ShownItem`]s standing for the items
 //! already on it. They count for every rule as if this call had placed them (authors and
 //! kinds for diversity, network run and share, sponsored slots, exploration slots filled or
-//! still due), positions continue after them, and none of them is placed again.
+//! still due), positions continue after them, and none of them is placed again. A slot the
+//! first ranking gave up because its exploration pool was spent counts as still due: after
+//! the user's feedback, a creator's item may now be there to take it.
 //!
 //! Diversity factors never exceed 1, so an item's adjusted score never exceeds its pool
 //! score. The pool is sorted by score, and the scan for the best adjusted score stops at the

@@ -4,7 +4,7 @@
 use edgerank_core::input::Candidate;
 use edgerank_core::model::{Model, MODEL_BLOB_MAX};
 use edgerank_core::num::WatchRatio;
-use edgerank_core::pipeline::ShownItem;
+use edgerank_core::pipeline::{Placement, ShownItem};
 use edgerank_core::profile::{ProfileConfig, PROFILE_BLOB_MAX};
 use edgerank_core::state::{Feedback, FeedbackKind};
 use edgerank_core::wire::{
@@ -219,6 +219,16 @@ pub fn templates(candidates: &[Candidate], profile: &ProfileConfig) -> Vec<Vec<u
         requests.push(Request::RankChunk(heapless::Vec::from_slice(chunk).expect("a chunk")));
     }
     requests.push(Request::RankChunk(heapless::Vec::from_slice(&candidates[..CANDIDATES_PER_CHUNK]).expect("a chunk")));
+    // Shown items of every kind and placement, for the in-place decoder's enum and bool reads.
+    let placements = [Placement::Ranked, Placement::Constrained, Placement::Exploration, Placement::Sponsored];
+    let shown = candidates[..CANDIDATES_PER_CHUNK].iter().enumerate().map(|(i, c)| ShownItem {
+        item_id: c.item_id,
+        author_id: c.author_id,
+        kind: c.kind,
+        in_network: i % 2 == 0,
+        placement: placements[i % placements.len()],
+    });
+    requests.push(Request::RankShown(shown.collect()));
     requests.push(Request::LoadModel(model_blob(&Model::default())));
     requests.iter().enumerate().map(|(i, r)| encode_request(0x4000 + i as u16, r)).collect()
 }
