@@ -471,16 +471,7 @@ proptest! {
         let p = (ref_page.len() as f64 * cut) as usize;
         let shown: Vec<ShownItem> = ref_page[..p]
             .iter()
-            .map(|it| {
-                let c = &req.cands[it.index as usize];
-                ShownItem {
-                    item_id: c.item_id,
-                    author_id: c.author_id,
-                    kind: c.kind,
-                    in_network: c.flags.in_network(),
-                    placement: it.placement,
-                }
-            })
+            .map(|it| ShownItem::of(&req.cands[it.index as usize], it.placement))
             .collect();
         let ref_rest = reference::rank_after::<f64, K>(
             &float, cfg, &req.user, req.now, &req.cands, &shown, req.k - p, &mut scratch,

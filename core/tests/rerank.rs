@@ -53,18 +53,14 @@ fn author_factor_is_the_documented_geometric_decay() {
     }
 }
 
-/// What a shown item of this candidate, placed `placement`, is.
-fn shown(c: &Candidate, placement: Placement) -> ShownItem {
-    ShownItem { item_id: c.item_id, author_id: c.author_id, kind: c.kind, in_network: c.flags.in_network(), placement }
-}
-
 #[test]
 fn a_continued_page_counts_the_authors_already_shown() {
     let d = Diversity { decay: 0.5, floor: 0.2 };
     let env = Env::new(like_profile(|c| c.author_diversity = d));
     // Author 7's items lead; two of its items (not in the batch) were shown already.
     let cands: Vec<Candidate> = (0..6).map(|i| cand(i, if i < 3 { 7 } else { 10 + i }, 250 - i * 10)).collect();
-    let before = [shown(&cand(100, 7, 0), Placement::Ranked), shown(&cand(101, 7, 0), Placement::Ranked)];
+    let before =
+        [ShownItem::of(&cand(100, 7, 0), Placement::Ranked), ShownItem::of(&cand(101, 7, 0), Placement::Ranked)];
     let fresh = env.rank(&cands, 4);
     assert_eq!(fresh.items[0].author_factor, Factor::ONE);
     let rest = pipeline::rank_after::<64, 32>(&env.ctx(), &cands, &before, 4).unwrap();
@@ -83,7 +79,7 @@ fn a_continued_page_counts_the_authors_already_shown() {
 fn a_continued_page_never_repeats_a_shown_item_and_keeps_within_capacity() {
     let env = Env::new(like_profile(|_| {}));
     let cands: Vec<Candidate> = (0..10).map(|i| cand(i, i, 250 - i * 10)).collect();
-    let before: Vec<ShownItem> = cands[..3].iter().map(|c| shown(c, Placement::Ranked)).collect();
+    let before: Vec<ShownItem> = cands[..3].iter().map(|c| ShownItem::of(c, Placement::Ranked)).collect();
     let rest = pipeline::rank_after::<64, 8>(&env.ctx(), &cands, &before, 5).unwrap();
     assert_eq!(ids(&rest), vec![3, 4, 5, 6, 7]);
     assert_eq!(

@@ -419,16 +419,7 @@ pub fn run_session(env: &SessionEnv<'_>, plan: &SessionPlan, u: &mut UserDyn, ou
                 let shown: Vec<ShownItem> = page[..p]
                     .iter()
                     .filter(|(i, _)| !dropped.contains(i))
-                    .map(|&(i, placement)| {
-                        let c = &cands[i];
-                        ShownItem {
-                            item_id: c.item_id,
-                            author_id: c.author_id,
-                            kind: c.kind,
-                            in_network: c.flags.in_network(),
-                            placement,
-                        }
-                    })
+                    .map(|&(i, placement)| ShownItem::of(&cands[i], placement))
                     .collect();
                 let rest =
                     env.policy.rank_page_after(env.model, &u.state, t, &cands, &relevance, &shown, page.len() - p);

@@ -116,12 +116,17 @@ pub struct ShownItem {
 impl ShownItem {
     /// The shown item of a ranked item and its candidate.
     pub fn new(item: &RankedItem, candidate: &Candidate) -> Self {
+        Self::of(candidate, item.placement)
+    }
+
+    /// A candidate shown at a position it got by `placement`.
+    pub fn of(candidate: &Candidate, placement: Placement) -> Self {
         Self {
-            item_id: item.item_id,
-            author_id: item.author_id,
+            item_id: candidate.item_id,
+            author_id: candidate.author_id,
             kind: candidate.kind,
             in_network: candidate.flags.in_network(),
-            placement: item.placement,
+            placement,
         }
     }
 }
