@@ -78,14 +78,11 @@ pub(crate) fn mul_shr_capped(a: u32, b: u32, t: u32) -> u32 {
     }
 }
 
-/// [`mul_shr_capped`] in 32-bit operations: `a * b = hi * 2^32 + lo` from the halves' products.
+/// [`mul_shr_capped`] in 32-bit operations (see [`product_words`]).
 #[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 #[inline(always)]
 const fn mul_shr_capped_by_parts(a: u32, b: u32, t: u32) -> u32 {
-    let (ah, al, bh, bl) = (a >> 16, a & 0xffff, b >> 16, b & 0xffff);
-    let (mid, mid_carry) = (ah * bl).overflowing_add(al * bh); // the carry is worth 2^48
-    let (lo, lo_carry) = (al * bl).overflowing_add(mid << 16);
-    let hi = ah * bh + (mid >> 16) + ((mid_carry as u32) << 16) + lo_carry as u32;
+    let (hi, lo) = product_words(a, b);
     if t > 0 && hi >> t != 0 || t == 0 && hi != 0 {
         return 1 << 31;
     }
@@ -94,6 +91,78 @@ const fn mul_shr_capped_by_parts(a: u32, b: u32, t: u32) -> u32 {
         1 << 31
     } else {
         q
+    }
+}
+
+/// `a * b` as a 64-bit product. On Thumb-1 cores (no 32x32->64 multiply) from four 16-bit
+/// products, inline: the library's 64x64 multiply takes some 40 instructions with its call.
+#[inline(always)]
+pub(crate) fn mul_wide(a: u32, b: u32) -> u64 {
+    #[cfg(thumb1)]
+    {
+        mul_wide_by_parts(a, b)
+    }
+    #[cfg(not(thumb1))]
+    {
+        a as u64 * b as u64
+    }
+}
+
+/// [`mul_wide`] in 32-bit operations (see [`product_words`]).
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn mul_wide_by_parts(a: u32, b: u32) -> u64 {
+    let (hi, lo) = product_words(a, b);
+    ((hi as u64) << 32) | lo as u64
+}
+
+/// `a * b = hi * 2^32 + lo` as `(hi, lo)`, from the 16-bit halves' four products.
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn product_words(a: u32, b: u32) -> (u32, u32) {
+    let (ah, al, bh, bl) = (a >> 16, a & 0xffff, b >> 16, b & 0xffff);
+    let (mid, mid_carry) = (ah * bl).overflowing_add(al * bh); // the carry is worth 2^48
+    let (lo, lo_carry) = (al * bl).overflowing_add(mid << 16);
+    let hi = ah * bh + (mid >> 16) + ((mid_carry as u32) << 16) + lo_carry as u32;
+    (hi, lo)
+}
+
+/// `(g * w) >> d` (rounded down) for `|g| <= 2^30`, `|w| <= 2^15` and `d < 64`: the light
+/// pass's coefficient terms. On Thumb-1 cores from two 32-bit products (a 64-bit multiply and
+/// a 64-bit variable shift are two library calls there, some 55 instructions).
+#[inline(always)]
+pub(crate) fn mul_shr_wide(g: i32, w: i32, d: u32) -> i64 {
+    #[cfg(thumb1)]
+    {
+        mul_shr_wide_by_parts(g, w, d)
+    }
+    #[cfg(not(thumb1))]
+    {
+        (g as i64 * w as i64) >> d.min(63)
+    }
+}
+
+/// [`mul_shr_wide`] in 32-bit operations. With `g = gh 2^15 + gl` (`0 <= gl < 2^15`), the
+/// product is `A 2^15 + B` for `A = gh w` and `B = gl w`, both below 2^30 in magnitude:
+/// - `d >= 15`: `floor((A 2^15 + B) / 2^d) = (A + floor(B / 2^15)) >> (d - 15)` (B's low
+///   15 bits cannot carry into what is kept);
+/// - `d < 15`: `A 2^(15 - d) + floor(B / 2^d)`, the first term as a 64-bit value from its
+///   two 32-bit words.
+///
+/// Exactly the 64-bit result (tested).
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn mul_shr_wide_by_parts(g: i32, w: i32, d: u32) -> i64 {
+    let a = (g >> 15) * w;
+    let b = (g & 0x7fff) * w;
+    if d >= 15 {
+        let s = d - 15;
+        ((a + (b >> 15)) >> if s > 31 { 31 } else { s }) as i64
+    } else {
+        let s = 15 - d; // 1..=15
+        let high = ((a >> (32 - s)) as i64) << 32;
+        let low = ((a as u32) << s) as i64;
+        (high | low) + (b >> d) as i64
     }
 }
 
@@ -515,6 +584,48 @@ mod tests {
         for (a, b) in [(u32::MAX, u32::MAX), (0, u32::MAX), (1 << 16, 1 << 16), (0xffff, 0x1_0001)] {
             for t in 0..32 {
                 assert_eq!(mul_shr_capped_by_parts(a, b, t), ((a as u64 * b as u64) >> t).min(1 << 31) as u32);
+            }
+        }
+    }
+
+    #[test]
+    fn mul_wide_by_parts_is_the_64_bit_product() {
+        let mut next = xorshift32(0x1B87_3593);
+        for _ in 0..300_000 {
+            let (a, b, r) = (next(), next(), next());
+            let (a, b) = (a >> (r % 32), b >> ((r >> 5) % 32));
+            assert_eq!(mul_wide_by_parts(a, b), a as u64 * b as u64, "{a} * {b}");
+            assert_eq!(mul_wide(a, b), a as u64 * b as u64, "{a} * {b}");
+        }
+        let edges = [0, 1, 0xffff, 0x1_0000, 0x1_0001, 0x7fff_ffff, 0x8000_0000, u32::MAX - 1, u32::MAX];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(mul_wide_by_parts(a, b), a as u64 * b as u64, "{a} * {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn mul_shr_wide_by_parts_is_the_64_bit_product() {
+        let mut next = xorshift32(0x6C07_8965);
+        let check = |g: i32, w: i32, d: u32| {
+            let want = (g as i64 * w as i64) >> d;
+            assert_eq!(mul_shr_wide_by_parts(g, w, d), want, "{g} * {w} >> {d}");
+            assert_eq!(mul_shr_wide(g, w, d), want, "{g} * {w} >> {d}");
+        };
+        for _ in 0..300_000 {
+            let (a, b, r) = (next(), next(), next());
+            // |g| <= 2^30 and |w| <= 2^15, at every magnitude.
+            let g = ((a as i32) >> 1 >> (r % 31)).clamp(-(1 << 30), 1 << 30);
+            let w = ((b as i32) >> 16 >> ((r >> 5) % 16)).clamp(-(1 << 15), 1 << 15);
+            check(g, w, (r >> 10) % 64);
+        }
+        let edges = [-(1 << 30), -(1 << 30) + 1, -32_769, -32_768, -1, 0, 1, 32_767, 32_768, (1 << 30) - 1, 1 << 30];
+        for &g in &edges {
+            for w in [-(1 << 15), -(1 << 15) + 1, -1, 0, 1, (1 << 15) - 1, 1 << 15] {
+                for d in 0..64 {
+                    check(g, w, d);
+                }
             }
         }
     }

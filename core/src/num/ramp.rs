@@ -77,7 +77,11 @@ impl LinearRamp {
             return Factor::ONE;
         }
         let full = self.den << 30;
-        let rest = full - self.drop_q30 as u64 * num.min(self.den);
+        let num = num.min(self.den);
+        // The signals the rules pass (days, Q30 rates) fit 32 bits: one 32x32->64 multiply.
+        let dropped =
+            if num >> 32 == 0 { super::mul_wide(self.drop_q30, num as u32) } else { self.drop_q30 as u64 * num };
+        let rest = full - dropped;
         if rest == 0 {
             Factor::ZERO
         } else if rest == full {

@@ -113,7 +113,7 @@ pub const RECORD_AHEAD_S: u32 = 24 * 3600;
 /// date, the rule runs from that date (filtered, then recovering).
 fn fatigue_factor(profile: &Profile, now: u32, at: u32) -> Result<Factor, FilterReason> {
     let f = &profile.config().fatigue;
-    let filter_s = f.filter_days as u64 * DAY_S;
+    let filter_s = crate::num::mul_wide(f.filter_days as u32, DAY_S as u32);
     // The recovery ramp's span is `recovery_days` in seconds.
     let recovery_s = profile.fatigue_recovery.span();
     let since = if at > now.saturating_add(RECORD_AHEAD_S) { filter_s } else { now.saturating_sub(at) as u64 };

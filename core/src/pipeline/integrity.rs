@@ -63,11 +63,12 @@ fn div(n: u64, d: u64) -> u64 {
     }
 }
 
-/// `a * b`, in 32 bits when both are below 2^16.
+/// `a * b`, from 32-bit operands when both fit: a 64-bit multiply is
+/// a library call on a Cortex-M0+.
 #[inline(always)]
 fn mul(a: u64, b: u64) -> u64 {
-    if (a | b) >> 16 == 0 {
-        (a as u32 * b as u32) as u64
+    if (a | b) >> 32 == 0 {
+        crate::num::mul_wide(a as u32, b as u32)
     } else {
         a * b
     }
@@ -93,7 +94,7 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
         let threshold_q16 = ig.farm_ratio_q24 >> 8;
         if n << 16 >= mul(threshold_q16, d) {
             let ratio_q16 = div(n << 16, d);
-            let remainder = (n << 16) - ratio_q16 * d;
+            let remainder = (n << 16) - mul(ratio_q16, d);
             let ratio_q24 = (ratio_q16 << 8) + div(remainder << 8, d);
             if ratio_q24 > ig.farm_ratio_q24 {
                 // log2 of exp(-slope * excess) = -slope * log2(e) * excess: linear in log
@@ -125,7 +126,7 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
             let two_h = g.engagements_first_2h.max(1) as u64;
             let early = (g.engagements_first_10m as u64).min(two_h);
             let burst_q22 = div(early << 22, two_h);
-            ((overlap as u64 * burst_q22) >> 7).min(1 << 30) as u32
+            (mul(overlap as u64, burst_q22) >> 7).min(1 << 30) as u32
         } else {
             0
         };

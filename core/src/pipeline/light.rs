@@ -134,10 +134,11 @@ impl LightPass {
             if g.mant == 0 || drop >= 63 {
                 continue;
             }
-            // |g.mant| <= 2^30 (narrowed): a 32x32->64 multiply, one instruction on an M4.
-            let slope = g.mant as i32 as i64;
+            // |g.mant| <= 2^30 (narrowed): a 32x32->64 multiply, one instruction on an M4, two
+            // 32-bit ones on an M0+.
+            let slope = g.mant as i32;
             for (a, w) in acc.iter_mut().zip(model.weights[h].iter()) {
-                *a += (slope * w.0 as i64) >> drop;
+                *a += crate::num::mul_shr_wide(slope, w.0 as i32, drop as u32);
             }
         }
         // To 16 bits, keeping sum |coefficient| below 2^15 (+8 from rounding): with features

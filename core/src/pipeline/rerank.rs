@@ -248,16 +248,29 @@ impl<const K: usize> Page<'_, K> {
         }
     }
 
-    fn is_sponsored_slot(&self, pos: usize) -> bool {
+    /// The first sponsored slot at or after `pos` (the slots are `first_slot`, then one every
+    /// `spacing` positions): the page filler steps from one to the next by an addition, where
+    /// a remainder per position was a library division on a Cortex-M0+.
+    fn sponsored_slot_from(&self, pos: usize) -> usize {
         let sp = &self.profile.config().sponsored;
-        let first = sp.first_slot as usize;
-        pos >= first && (pos - first) % sp.spacing as usize == 0 && self.sponsored < sp.max_per_page as usize
+        let (first, spacing) = (sp.first_slot as usize, (sp.spacing as usize).max(1));
+        if pos <= first {
+            first
+        } else {
+            first + (pos - first).div_ceil(spacing) * spacing
+        }
+    }
+
+    /// Whether the page may take another sponsored item.
+    fn has_sponsored_room(&self) -> bool {
+        self.sponsored < self.profile.config().sponsored.max_per_page as usize
     }
 
     fn must_pick_in_network(&self, pos: usize) -> bool {
         let run = self.profile.config().max_out_of_network_run as usize;
         let run_full = run > 0 && self.oon_run >= run;
-        let needed = ((self.profile.in_network_min_share_q16 as u64 * (pos as u64 + 1)) >> 16) as usize;
+        let share_q16 = self.profile.in_network_min_share_q16;
+        let needed = (crate::num::mul_wide(share_q16, (pos as u32).saturating_add(1)) >> 16) as usize;
         run_full || self.in_network < needed
     }
 
@@ -357,11 +370,17 @@ pub(crate) fn fill_page<const K: usize>(
         }
     }
     let start = shown.len().min(K);
+    let spacing = (profile.config().sponsored.spacing as usize).max(1);
+    let mut sponsored_slot = page.sponsored_slot_from(start);
     for pos in start..(start + k).min(K) {
         if is_explore_slot(pos) {
             explore_due += 1;
         }
-        if page.is_sponsored_slot(pos) {
+        let is_sponsored_slot = pos == sponsored_slot;
+        if is_sponsored_slot {
+            sponsored_slot += spacing;
+        }
+        if is_sponsored_slot && page.has_sponsored_room() {
             if let Some(i) = page.best_of(pools.sponsored, pools.sponsored_taken, false) {
                 pools.sponsored_taken[i] = true;
                 page.push(&pools.sponsored[i], Placement::Sponsored);
