@@ -7,7 +7,7 @@ use super::filter::Admitted;
 use super::integrity;
 use crate::input::Candidate;
 use crate::model::{Dot, Head, Model, PortableDot, FEATURES, HEADS};
-use crate::num::{Factor, Feature, LogScore, Score};
+use crate::num::{Factor, Feature, LogScore, Logit, Score};
 use crate::profile::Profile;
 use crate::state::UserState;
 
@@ -74,22 +74,27 @@ pub fn multipliers(profile: &Profile, c: &Candidate, admitted: Admitted) -> Fact
 fn weighted_sum<T: Trace, D: Dot>(model: &Model, profile: &Profile, x: &[Feature; FEATURES], trace: &mut T) -> Score {
     // Each contribution is within ±2^46, so twelve of them cannot overflow i64.
     let mut sum = 0i64;
-    for h in 0..HEADS {
-        let weight = profile.heads[h];
-        // A head the profile does not weigh cannot change the score: skip its work unless
-        // an explanation wants every head's output.
-        if weight.is_zero() && !T::RECORDS_HEADS {
-            continue;
-        }
-        let logit = model.logit_with::<D>(h, x);
+    // The contribution as a closure: the compiler keeps it out of line on the Cortex-M4F and
+    // the M0+, and the loop around it tighter (X profile, N = 256: 1,001.6 -> 972.2 and
+    // 1,709.5 -> 1,688.0 instructions per candidate against the same code written in the
+    // loop).
+    let mut add = |h: usize, logit: Logit| {
         // Weight times output as a sum of logarithms: one `2^y` per head, where the output
         // itself (a logistic or `e^z` as a mantissa and exponent) and a multiply took twice
         // the instructions.
-        let contribution = weight.contribution_of_head(Model::log2_output_q16(h, logit));
+        let contribution = profile.heads[h].contribution_of_head(Model::log2_output_q16(h, logit));
         if T::RECORDS_HEADS {
             trace.head(Head::ALL[h], Model::output(h, logit), contribution);
         }
         sum += contribution.0;
+    };
+    // A head the profile does not weigh cannot change the score: its work is skipped unless
+    // an explanation wants every head's output.
+    let weighs = |h: usize| T::RECORDS_HEADS || !profile.heads[h].is_zero();
+    for h in 0..HEADS {
+        if weighs(h) {
+            add(h, model.logit_with::<D>(h, x));
+        }
     }
     Score::saturate(sum)
 }
