@@ -127,6 +127,37 @@ const fn product_words(a: u32, b: u32) -> (u32, u32) {
     (hi, lo)
 }
 
+/// `x * 2^s` as a 64-bit value, for `s < 64` and results that fit (the bits shifted out of
+/// the top are lost). On Thumb-1 cores from two 32-bit shifts: a 64-bit variable shift is a
+/// library call there.
+#[inline(always)]
+pub(crate) fn shl_wide(x: i32, s: u32) -> i64 {
+    #[cfg(thumb1)]
+    {
+        shl_wide_by_parts(x, s)
+    }
+    #[cfg(not(thumb1))]
+    {
+        (x as i64) << (s & 63)
+    }
+}
+
+/// [`shl_wide`] in 32-bit operations: the high word takes `x`'s top `s` bits (sign-extended),
+/// the low word the rest.
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn shl_wide_by_parts(x: i32, s: u32) -> i64 {
+    let s = s & 63;
+    let (high, low) = if s == 0 {
+        (x >> 31, x as u32)
+    } else if s < 32 {
+        (x >> (32 - s), (x as u32) << s)
+    } else {
+        (x.wrapping_shl(s - 32), 0)
+    };
+    ((high as i64) << 32) | low as i64
+}
+
 /// `(g * w) >> d` (rounded down) for `|g| <= 2^30`, `|w| <= 2^15` and `d < 64`: the light
 /// pass's coefficient terms. On Thumb-1 cores from two 32-bit products (a 64-bit multiply and
 /// a 64-bit variable shift are two library calls there, some 55 instructions).
@@ -192,10 +223,32 @@ pub(crate) fn reciprocal_q31(d: u32) -> u32 {
 #[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 #[inline(always)]
 fn reciprocal_q31_by_table(d: u32) -> u32 {
+    reciprocal_q31_by_table_given_zeros(d, leading_zeros(d))
+}
+
+/// [`reciprocal_q31`] of a divisor whose leading zeros the caller has counted already
+/// (`zeros == d.leading_zeros()`; Thumb-1 has no instruction for it).
+#[inline(always)]
+pub(crate) fn reciprocal_q31_given_zeros(d: u32, zeros: u32) -> u32 {
+    #[cfg(thumb1)]
+    {
+        reciprocal_q31_by_table_given_zeros(d, zeros)
+    }
+    #[cfg(not(thumb1))]
+    {
+        let _ = zeros;
+        (1u32 << 31) / d
+    }
+}
+
+/// [`reciprocal_q31_by_table`] with `zeros == d.leading_zeros()` given.
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+fn reciprocal_q31_by_table_given_zeros(d: u32, zeros: u32) -> u32 {
     if d >= 1 << 16 {
         return if d == 1 << 16 { 1 << 15 } else { (1u32 << 31) / d };
     }
-    let k = leading_zeros(d).wrapping_sub(16) & 31; // 0..=15 for d in 1..2^16
+    let k = zeros.wrapping_sub(16) & 31; // 0..=15 for d in 1..2^16
     let m = d << k;
     let y0 = RECIPROCAL_Q31[((m >> 7) & 0xff) as usize] as u32;
     // m y0 = 2^31 - e with |e| < 2^23; y0 (1 + e 2^-31) is within 1/4 of 2^31 / m, and
@@ -246,14 +299,17 @@ pub(crate) fn div_u32(n: u32, d: u32) -> u32 {
 #[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 #[inline(never)] // one copy for every call site: it is long
 fn div_u32_by_reciprocal(n: u32, d: u32) -> u32 {
-    let s = 16u32.saturating_sub(leading_zeros(d)); // divisor bits beyond 16
+    let zeros = leading_zeros(d);
+    let s = 16u32.saturating_sub(zeros); // divisor bits beyond 16
     let mut q = if s == 0 {
         if n >> 31 != 0 {
             return n / d;
         }
-        mul_shr_capped_by_parts(n, reciprocal_q31_by_table(d), 31)
+        mul_shr_capped_by_parts(n, reciprocal_q31_by_table_given_zeros(d, zeros), 31)
     } else {
-        mul_shr_capped_by_parts(n >> s, reciprocal_q31_by_table((d >> s) + 1), 31)
+        // (d >> s) + 1 is in [2^15, 2^16]: 16 leading zeros, 15 for 2^16.
+        let top = (d >> s) + 1;
+        mul_shr_capped_by_parts(n >> s, reciprocal_q31_by_table_given_zeros(top, 16 - (top >> 16)), 31)
     };
     let mut r = n - q * d;
     while r >= d {
@@ -601,6 +657,24 @@ mod tests {
         for &a in &edges {
             for &b in &edges {
                 assert_eq!(mul_wide_by_parts(a, b), a as u64 * b as u64, "{a} * {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn shl_wide_by_parts_is_the_64_bit_shift() {
+        let mut next = xorshift32(0x7F4A_7C15);
+        for _ in 0..300_000 {
+            let (a, r) = (next() as i32, next());
+            let x = a >> (r % 32);
+            let s = (r >> 5) % 64;
+            let want = (x as i64).wrapping_shl(s);
+            assert_eq!(shl_wide_by_parts(x, s), want, "{x} << {s}");
+            assert_eq!(shl_wide(x, s), want, "{x} << {s}");
+        }
+        for x in [i32::MIN, -2, -1, 0, 1, 2, i32::MAX] {
+            for s in 0..64 {
+                assert_eq!(shl_wide_by_parts(x, s), (x as i64).wrapping_shl(s), "{x} << {s}");
             }
         }
     }

@@ -91,19 +91,24 @@ impl Rates {
     #[inline(always)]
     fn of(impressions: u32, branches: bool) -> Self {
         let denom = impressions.saturating_add(RATE_PRIOR_IMPRESSIONS);
-        let t = (32 - crate::num::leading_zeros(denom)).saturating_sub(16);
-        let d = if !branches {
+        let zeros = crate::num::leading_zeros(denom);
+        let t = (32 - zeros).saturating_sub(16);
+        let inv = if !branches {
             // The same value as one expression for every `t` (0 included).
-            (denom >> t) + ((denom >> t.saturating_sub(1)) & u32::from(t != 0))
+            let d = (denom >> t) + ((denom >> t.saturating_sub(1)) & u32::from(t != 0));
+            crate::num::reciprocal_q31(d)
         } else if t == 0 {
-            denom
+            // The reciprocal needs the divisor's leading zeros: counted already.
+            crate::num::reciprocal_q31_given_zeros(denom, zeros)
         } else {
-            (denom >> t) + ((denom >> (t - 1)) & 1)
+            // In [2^15, 2^16]: 16 leading zeros, 15 for 2^16.
+            let d = (denom >> t) + ((denom >> (t - 1)) & 1);
+            crate::num::reciprocal_q31_given_zeros(d, 16 - (d >> 16))
         };
-        let inv = crate::num::reciprocal_q31(d); // d in 32..=2^16, so inv <= 2^26
-                                                 // Below 2^16 (`t == 0`, most items) `d` is the denominator itself, so
-                                                 // `count * inv <= d * floor(2^31 / d) <= 2^31`: one 32-bit multiply, where the general
-                                                 // route needs a 64-bit product (four 16-bit ones on a Cortex-M0+). The same value.
+        // The divisor is in 32..=2^16, so inv <= 2^26. Below 2^16 (`t == 0`, most items) it is
+        // the denominator itself, so `count * inv <= d * floor(2^31 / d) <= 2^31`: one 32-bit
+        // multiply, where the general route needs a 64-bit product (four 16-bit ones on a
+        // Cortex-M0+). The same value.
         Rates { denom, inv, t, narrow: branches && t == 0 }
     }
 

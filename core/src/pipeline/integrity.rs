@@ -105,7 +105,7 @@ pub(crate) fn apply<T: Trace>(profile: &Profile, c: &Candidate, chain: &mut Fact
                 let excess = (ratio_q24 - ig.farm_ratio_q24).min(1 << 48);
                 let (high, low) = (ig.farm_slope_log2_q32 >> 12, ig.farm_slope_log2_q32 & 0xfff);
                 let e_q20 = if excess < 1 << 36 {
-                    ((excess * high) >> 24) + ((excess * low) >> 36)
+                    (mul(excess, high) >> 24) + (mul(excess, low) >> 36)
                 } else {
                     ((excess >> 16) * high) >> 8
                 };

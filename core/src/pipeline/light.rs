@@ -79,7 +79,7 @@ fn scaled_score(x: i32, shift: i32) -> Score {
     } else if x == 0 {
         Score::ZERO
     } else if shift < crate::num::leading_zeros(x.unsigned_abs()) as i32 + 31 {
-        Score::saturate((x as i64) << shift)
+        Score::saturate(crate::num::shl_wide(x, shift as u32))
     } else if x > 0 {
         Score::MAX
     } else {
