@@ -186,16 +186,28 @@ impl<const K: usize> Page<'_, K> {
         }
     }
 
-    fn author_count(&self, author_id: u32) -> usize {
+    /// Where the author's count is in `authors`, if the author is on the page.
+    fn author_slot(&self, author_id: u32) -> Option<usize> {
         if !self.author_bits.may_contain(author_id) {
-            return 0;
+            return None;
         }
-        self.authors.iter().find(|(a, _)| *a == author_id).map_or(0, |(_, n)| *n as usize)
+        self.authors.iter().position(|(a, _)| *a == author_id)
+    }
+
+    /// Items of the author in `slot` on the page.
+    fn author_items(&self, slot: Option<usize>) -> usize {
+        slot.and_then(|s| self.authors.get(s)).map_or(0, |(_, n)| *n as usize)
     }
 
     #[inline]
     fn factors(&self, e: &PoolEntry) -> (Factor, Factor) {
-        self.profile.diversity_factors(self.author_count(e.author_id), self.kinds[e.kind.index()] as usize)
+        self.factors_at(e, self.author_slot(e.author_id))
+    }
+
+    /// [`Page::factors`] with the author's slot looked up already.
+    #[inline]
+    fn factors_at(&self, e: &PoolEntry, author_slot: Option<usize>) -> (Factor, Factor) {
+        self.profile.diversity_factors(self.author_items(author_slot), self.kinds[e.kind.index()] as usize)
     }
 
     fn contains(&self, item_id: u32) -> bool {
@@ -206,7 +218,14 @@ impl<const K: usize> Page<'_, K> {
     }
 
     fn push(&mut self, e: &PoolEntry, placement: Placement) {
-        let (a, k) = if placement == Placement::Sponsored { (Factor::ONE, Factor::ONE) } else { self.factors(e) };
+        // The author looked up once, for the factors and the count (a scan of the page's
+        // authors each).
+        let author_slot = if placement == Placement::Sponsored { None } else { self.author_slot(e.author_id) };
+        let (a, k) = if placement == Placement::Sponsored {
+            (Factor::ONE, Factor::ONE)
+        } else {
+            self.factors_at(e, author_slot)
+        };
         let item = RankedItem {
             item_id: e.item_id,
             author_id: e.author_id,
@@ -220,17 +239,30 @@ impl<const K: usize> Page<'_, K> {
         // The caller stops at K items, so this push has room.
         let _ = self.items.push(item);
         self.item_bits.insert(e.item_id);
-        self.count(e.author_id, e.kind, e.flags.in_network(), placement);
+        self.count_at(author_slot, e.author_id, e.kind, e.flags.in_network(), placement);
     }
 
     /// Counts an item on the page for the rules: sponsored items for the sponsored slots
     /// only, the others for diversity and the network rules.
     fn count(&mut self, author_id: u32, kind: ContentKind, in_network: bool, placement: Placement) {
+        let author_slot = if placement == Placement::Sponsored { None } else { self.author_slot(author_id) };
+        self.count_at(author_slot, author_id, kind, in_network, placement);
+    }
+
+    /// [`Page::count`] with the author's slot (`None`: not on the page) looked up already.
+    fn count_at(
+        &mut self,
+        author_slot: Option<usize>,
+        author_id: u32,
+        kind: ContentKind,
+        in_network: bool,
+        placement: Placement,
+    ) {
         if placement == Placement::Sponsored {
             self.sponsored += 1;
             return;
         }
-        match self.authors.iter_mut().find(|(a, _)| *a == author_id) {
+        match author_slot.and_then(|s| self.authors.get_mut(s)) {
             Some((_, n)) => *n = n.saturating_add(1),
             None => {
                 // Room: at most K items are on the page.
