@@ -472,6 +472,19 @@ mod tests {
     }
 
     #[test]
+    fn reciprocal_given_the_callers_zero_counts_is_the_exact_quotient() {
+        // The count the callers pass: the divisor's own, and `16 - (d >> 16)` for divisors
+        // they know to be in [2^15, 2^16] (`Rates::of`, `div_u32_by_reciprocal`).
+        for d in 1..=1u32 << 16 {
+            assert_eq!(reciprocal_q31_by_table_given_zeros(d, d.leading_zeros()), (1u32 << 31) / d, "d = {d}");
+            assert_eq!(reciprocal_q31_given_zeros(d, d.leading_zeros()), (1u32 << 31) / d, "d = {d}");
+        }
+        for d in 1u32 << 15..=1 << 16 {
+            assert_eq!(reciprocal_q31_by_table_given_zeros(d, 16 - (d >> 16)), (1u32 << 31) / d, "d = {d}");
+        }
+    }
+
+    #[test]
     fn division_by_reciprocal_is_exact() {
         let mut next = xorshift32(0x9e37_79b9);
         let check = |n: u32, d: u32| {
