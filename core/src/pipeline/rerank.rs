@@ -148,6 +148,9 @@ struct Page<'p, const K: usize> {
     item_bits: IdBits,
     /// The same for the authors on the page.
     author_bits: IdBits,
+    /// Entries of the organic pool before this one are all taken (see
+    /// [`Page::best_organic`], the only reader of that pool).
+    organic_from: usize,
 }
 
 /// A 128-bit set of id hashes: `false` from [`IdBits::may_contain`] is exact; `true` means
@@ -325,9 +328,14 @@ impl<const K: usize> Page<'_, K> {
     }
 
     /// Best organic entry by adjusted score (see the module docs for the early stop).
-    fn best_organic(&self, pool: &[PoolEntry], taken: &mut [bool], in_network_only: bool) -> Option<usize> {
+    fn best_organic(&mut self, pool: &[PoolEntry], taken: &mut [bool], in_network_only: bool) -> Option<usize> {
+        // Entries only ever become taken: the scan starts after the taken ones at the top of
+        // the pool, once, instead of stepping over them at every position.
+        while taken.get(self.organic_from).copied().unwrap_or(false) {
+            self.organic_from += 1;
+        }
         let mut best: Option<(usize, LogScore)> = None;
-        for (i, e) in pool.iter().enumerate() {
+        for (i, e) in pool.iter().enumerate().skip(self.organic_from) {
             if let Some((_, best_score)) = best {
                 if e.score < best_score {
                     break;
@@ -387,6 +395,7 @@ pub(crate) fn fill_page<const K: usize>(
         sponsored: 0,
         item_bits: IdBits::default(),
         author_bits: IdBits::default(),
+        organic_from: 0,
     };
     page.seed();
     let explore_slots = profile.config().exploration.slots;
