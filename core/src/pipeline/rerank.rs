@@ -287,13 +287,18 @@ impl<const K: usize> Page<'_, K> {
     /// `spacing` positions): the page filler steps from one to the next by an addition, where
     /// a remainder per position was a library division on a Cortex-M0+.
     fn sponsored_slot_from(&self, pos: usize) -> usize {
-        let sp = &self.profile.config().sponsored;
-        let (first, spacing) = (sp.first_slot as usize, (sp.spacing as usize).max(1));
+        let (first, spacing) = (self.profile.config().sponsored.first_slot as usize, self.sponsored_spacing());
         if pos <= first {
             first
         } else {
             first + (pos - first).div_ceil(spacing) * spacing
         }
+    }
+
+    /// Positions from one sponsored slot to the next (a validated profile's spacing is at
+    /// least 1; 0 counts as 1).
+    fn sponsored_spacing(&self) -> usize {
+        (self.profile.config().sponsored.spacing as usize).max(1)
     }
 
     /// Whether the page may take another sponsored item.
@@ -411,7 +416,7 @@ pub(crate) fn fill_page<const K: usize>(
         }
     }
     let start = shown.len().min(K);
-    let spacing = (profile.config().sponsored.spacing as usize).max(1);
+    let spacing = page.sponsored_spacing();
     let mut sponsored_slot = page.sponsored_slot_from(start);
     for pos in start..(start + k).min(K) {
         if is_explore_slot(pos) {
