@@ -7,17 +7,28 @@
 //! instruction. The core stays free of `unsafe` and of target code, so the hot loop is a
 //! [`Dot`] type parameter of [`RankSession`](crate::pipeline::RankSession): [`PortableDot`]
 //! by default, and a firmware may bring its own (the firmware's `edgerank_device_rank::dsp`
-//! uses `SMLAD`). Every implementation must return exactly [`PortableDot`]'s value: pages are
-//! then byte-identical on every target.
+//! uses `SMLAD`, and on a Cortex-M0+ word loads of pre-widened features). Every implementation
+//! must return exactly [`PortableDot`]'s value: pages are then byte-identical on every target.
 
 use super::FEATURES;
 use crate::num::{Feature, Weight};
 
 /// How the multiply-accumulates of a head are computed.
 pub trait Dot {
+    /// The features in the form this implementation multiplies fastest when one feature
+    /// vector meets several weight rows (the full model's heads): built once per candidate by
+    /// [`Dot::prepare`]. A core without 16-bit lanes may widen them to words, for example.
+    type Prepared;
+
     /// `bias + sum(x[i] * w[i])`, in wrapping 32-bit arithmetic (a validated model never
     /// wraps: see [`Model::validate`](super::Model::validate)).
     fn dot(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32;
+
+    /// The features prepared for [`Dot::dot_prepared`].
+    fn prepare(x: &[Feature; FEATURES]) -> Self::Prepared;
+
+    /// [`Dot::dot`] of prepared features: the same value.
+    fn dot_prepared(bias: i32, x: &Self::Prepared, w: &[Weight; FEATURES]) -> i32;
 }
 
 /// Plain Rust: what the compiler makes of sixteen multiply-adds (on a Cortex-M4, one `SMLABB`
@@ -30,11 +41,15 @@ pub trait Dot {
 /// let w = [Weight::from_f64(0.5); 16];
 /// // 16 * (1.0 * 0.5) = 8.0 in the logit scale (Q13 x Q11 = Q24).
 /// assert_eq!(PortableDot::dot(0, &x, &w), 8 << 24);
+/// // Prepared features are the features themselves here.
+/// assert_eq!(PortableDot::dot_prepared(0, &PortableDot::prepare(&x), &w), 8 << 24);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PortableDot;
 
 impl Dot for PortableDot {
+    type Prepared = [Feature; FEATURES];
+
     // On x86-64, out of line: the arrays then stay in memory and the compiler turns the loop
     // into two 8-lane multiply-adds (`pmaddwd`); inlined, the features live in registers and
     // it stays scalar (TikTok full rank at N = 4096: 17 % fewer instructions under
@@ -48,5 +63,15 @@ impl Dot for PortableDot {
             acc = acc.wrapping_add((x[i].0 as i32).wrapping_mul(w[i].0 as i32));
         }
         acc
+    }
+
+    #[inline(always)]
+    fn prepare(x: &[Feature; FEATURES]) -> [Feature; FEATURES] {
+        *x
+    }
+
+    #[inline(always)]
+    fn dot_prepared(bias: i32, x: &[Feature; FEATURES], w: &[Weight; FEATURES]) -> i32 {
+        Self::dot(bias, x, w)
     }
 }

@@ -153,7 +153,11 @@ impl HeadValues {
 }
 
 /// A complete model. Weights are Q4.11 ([`Weight`]), biases Q24 logits ([`Logit`]).
+///
+/// `repr(C)`, so that each row of weights starts at a word boundary (a [`Dot`] may read a
+/// row as packed pairs of weights; checked at compile time below).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(C)]
 pub struct Model {
     /// Always [`MODEL_MAGIC`].
     pub magic: [u8; 4],
@@ -171,6 +175,12 @@ pub struct Model {
     /// Watch time at each quantile point, per duration bucket. Non-decreasing along a row.
     pub watch_quantiles: [[WatchTime; QUANTILE_POINTS]; DURATION_BUCKETS],
 }
+
+const _: () = assert!(
+    core::mem::offset_of!(Model, weights) % 4 == 0
+        && core::mem::size_of::<[Weight; FEATURES]>() % 4 == 0
+        && core::mem::align_of::<Model>() >= 4
+);
 
 /// Largest |bias| a valid model may have (64.0).
 const MAX_BIAS_RAW: i32 = 64 << 24;
@@ -241,6 +251,13 @@ impl Model {
     pub fn logit_with<D: Dot>(&self, head: usize, x: &[Feature; FEATURES]) -> Logit {
         // `validate` proves the sum stays inside i32.
         Logit(D::dot(self.bias[head].0, x, &self.weights[head]))
+    }
+
+    /// [`Model::logit_with`] of features prepared by [`Dot::prepare`] (the scorer prepares
+    /// them once for all the heads).
+    #[inline]
+    pub fn logit_prepared<D: Dot>(&self, head: usize, x: &D::Prepared) -> Logit {
+        Logit(D::dot_prepared(self.bias[head].0, x, &self.weights[head]))
     }
 
     /// A head's output from its logit: the logistic, or `e^logit` for the watch-time head.

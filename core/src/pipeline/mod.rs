@@ -596,7 +596,10 @@ impl RejectBelow {
 }
 
 /// A shortlisted candidate waiting for the full model: what [`score::score_features`] reads.
+/// `repr(C)` with the features first, so they start at a word boundary (a [`Dot`] may read
+/// them in packed pairs).
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct Waiting {
     x: [Feature; FEATURES],
     product: Factor,

@@ -91,9 +91,11 @@ fn weighted_sum<T: Trace, D: Dot>(model: &Model, profile: &Profile, x: &[Feature
     // A head the profile does not weigh cannot change the score: its work is skipped unless
     // an explanation wants every head's output.
     let weighs = |h: usize| T::RECORDS_HEADS || !profile.heads[h].is_zero();
+    // The features in the form `D` multiplies fastest, once for all the heads.
+    let prepared = D::prepare(x);
     for h in 0..HEADS {
         if weighs(h) {
-            add(h, model.logit_with::<D>(h, x));
+            add(h, model.logit_prepared::<D>(h, &prepared));
         }
     }
     Score::saturate(sum)

@@ -16,7 +16,7 @@ pub mod persist;
 pub mod server;
 pub mod stack;
 
-pub use edgerank_device_rank::{bench, counter};
+pub use edgerank_device_rank::{bench, counter, dsp};
 pub use server::{Device, Server, MAX_CANDIDATES, MAX_K};
 
 /// The core's version, as `Response::Info` reports it (read from the host workspace's

@@ -32,6 +32,14 @@ fn main() -> ! {
     let cp = cortex_m::Peripherals::take().expect("peripherals are taken once, here");
     let mut counter = InstructionCounter::new(cp.SYST, board::INSTRUCTIONS_PER_SYSTICK);
     let mut ok = counter_grows(&mut counter);
+    // The device's dot product must give the portable code's value (pages are then the
+    // host's): edge cases and pseudo-random vectors, before anything is counted.
+    let dot_agrees = edgerank_device::dsp::agrees_with_portable(SEED, 4_000);
+    defmt::info!("dot product agrees with the portable code: {=bool}", dot_agrees);
+    if !dot_agrees {
+        defmt::error!("the device's dot product differs from the portable code");
+    }
+    ok &= dot_agrees;
 
     // SAFETY: the only reference to WORKLOAD, taken once.
     let workload = unsafe { &mut *addr_of_mut!(WORKLOAD) };
