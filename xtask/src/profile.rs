@@ -198,6 +198,9 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
     let places = attribute(&elf, &addresses)?;
     let (mut by_function, mut by_file): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
     let (mut by_line, mut by_outer): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
+    // Where an inlined helper's instructions run: the same helper costs differently in each
+    // function it is inlined into (the pools' sift-down in an offer and in the final sort).
+    let mut by_inner_in_outer: HashMap<String, u64> = HashMap::new();
     // Calls into library routines (compiler_builtins: division, 64-bit multiplies and shifts,
     // memcpy) by the source line that makes them: what the routines' instructions above are
     // spent for.
@@ -210,6 +213,9 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
         *by_file.entry(place.file.clone()).or_default() += count;
         *by_line.entry(format!("{} in {}", place.line, short(&place.function))).or_default() += count;
         *by_outer.entry(short(&place.outer)).or_default() += count;
+        *by_inner_in_outer
+            .entry(format!("{} in {}", short(&place.function), short(&place.outer)))
+            .or_default() += count;
         total += count;
         if let Some(callee) = calls.get(address).and_then(|target| places.get(target)) {
             let callee = short(&callee.outer);
@@ -229,6 +235,7 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
     for (title, table) in [
         ("innermost function", &by_function),
         ("compiled function (outermost of the inline chain)", &by_outer),
+        ("innermost function in compiled function", &by_inner_in_outer),
         ("source line (innermost)", &by_line),
         ("source file", &by_file),
     ] {
