@@ -384,4 +384,28 @@ mod tests {
         assert!(pool.admits(LogScore(1_000), 500));
         assert!(!Pool::<4>::with_limit(0).admits(LogScore(1_000), 0));
     }
+
+    /// Every fill from empty to full, with scores unrelated to the keys (so the heap's order
+    /// says nothing of the scores) and many ties: `sorted` gives the full sort's order.
+    #[test]
+    fn sorts_any_fill_by_score_then_position() {
+        let mut next = xorshift32(0x51ed_270b);
+        for round in 0..400u32 {
+            let limit = (round % 33) as usize;
+            let mut pool = Pool::<32>::with_limit(limit);
+            let mut offered = heapless::Vec::<(i32, i32, u16), 64>::new();
+            for i in 0..(next() % 64) as u16 {
+                let (key, score) = ((next() % 20) as i32, (next() % 8) as i32 - 4);
+                pool.offer(PoolEntry { key: LogScore(key), ..e(score, i) });
+                let _ = offered.push((key, score, i));
+            }
+            // The kept ones: the best `limit` by key, then lower position.
+            offered.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(&b.2)));
+            let mut want: heapless::Vec<(i32, u16), 32> =
+                offered.iter().take(limit).map(|&(_, score, i)| (score, i)).collect();
+            want.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let got: heapless::Vec<(i32, u16), 32> = pool.sorted().iter().map(|x| (x.score.0, x.index)).collect();
+            assert_eq!(got, want, "round {round}");
+        }
+    }
 }
