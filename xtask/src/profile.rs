@@ -213,9 +213,8 @@ pub fn device_profile(board_name: &str, n: u64, top: usize) -> Result {
         *by_file.entry(place.file.clone()).or_default() += count;
         *by_line.entry(format!("{} in {}", place.line, short(&place.function))).or_default() += count;
         *by_outer.entry(short(&place.outer)).or_default() += count;
-        *by_inner_in_outer
-            .entry(format!("{} in {}", short(&place.function), short(&place.outer)))
-            .or_default() += count;
+        *by_inner_in_outer.entry(format!("{} in {}", short(&place.function), short(&place.outer))).or_default() +=
+            count;
         total += count;
         if let Some(callee) = calls.get(address).and_then(|target| places.get(target)) {
             let callee = short(&callee.outer);

@@ -76,10 +76,13 @@ fn scaled_score(x: i32, shift: i32) -> Score {
     if shift <= 0 {
         // |x| < 2^31 is inside the range.
         Score((if shift <= -31 { x >> 31 } else { x >> -shift }) as i64)
+    } else if shift < 31 || (x != 0 && shift < crate::num::leading_zeros(x.unsigned_abs()) as i32 + 31) {
+        // Below 2^62 in magnitude: shifted within i64, then saturated. A shift below 31 (the
+        // usual one) needs no leading-zero count, which is a table lookup and a dozen
+        // instructions on a Cortex-M0+.
+        Score::saturate(crate::num::shl_wide(x, shift as u32))
     } else if x == 0 {
         Score::ZERO
-    } else if shift < crate::num::leading_zeros(x.unsigned_abs()) as i32 + 31 {
-        Score::saturate(crate::num::shl_wide(x, shift as u32))
     } else if x > 0 {
         Score::MAX
     } else {
@@ -293,6 +296,34 @@ mod tests {
     use super::*;
     use crate::model::PortableDot;
     use crate::profile::Platform;
+
+    /// `scaled_score` is `x * 2^shift` rounded toward minus infinity and clamped to the Score
+    /// range, for every shift from -40 to 80 and edge and pseudo-random `x`.
+    #[test]
+    fn scaled_score_is_the_exact_product_clamped() {
+        let mut next = crate::util::xorshift32(0x7f4a_7c15);
+        let mut xs = [0, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MAX - 1, i32::MIN + 1, 1 << 30, -(1 << 30)].to_vec();
+        xs.extend((0..200).map(|_| (next() as i32) >> (next() % 32)));
+        for x in xs {
+            for shift in -40..=80 {
+                let exact = if shift >= 0 {
+                    (x as i128).checked_shl(shift as u32).map_or(if x < 0 { i128::MIN } else { i128::MAX }, |v| {
+                        if v >> shift == x as i128 {
+                            v
+                        } else if x < 0 {
+                            i128::MIN
+                        } else {
+                            i128::MAX
+                        }
+                    })
+                } else {
+                    (x as i128) >> (-shift).min(127)
+                };
+                let want = exact.clamp(Score::MIN.0 as i128, Score::MAX.0 as i128) as i64;
+                assert_eq!(scaled_score(x, shift), Score(want), "x = {x}, shift = {shift}");
+            }
+        }
+    }
 
     /// The f64 sum of tangents, from the model's and profile's numbers.
     fn tangent_sum(model: &Model, profile: &Profile, x: &[f64; FEATURES]) -> f64 {
