@@ -201,6 +201,12 @@ impl<const P: usize> Pool<P> {
         self.restore();
     }
 
+    /// The score of the kept entry at this position in the request, if the pool keeps it.
+    #[inline]
+    pub fn score_of(&self, index: u16) -> Option<LogScore> {
+        self.entries.iter().find(|e| e.index == index).map(|e| e.score)
+    }
+
     /// Number kept.
     pub fn len(&self) -> usize {
         self.entries.len()
