@@ -76,10 +76,22 @@ fn scaled_score(x: i32, shift: i32) -> Score {
     if shift <= 0 {
         // |x| < 2^31 is inside the range.
         Score((if shift <= -31 { x >> 31 } else { x >> -shift }) as i64)
-    } else if shift < 31 || (x != 0 && shift < crate::num::leading_zeros(x.unsigned_abs()) as i32 + 31) {
-        // Below 2^62 in magnitude: shifted within i64, then saturated. A shift below 31 (the
-        // usual one) needs no leading-zero count, which is a table lookup and a dozen
-        // instructions on a Cortex-M0+.
+    } else if shift < 31 {
+        // The usual case, without a leading-zero count (a table lookup and a dozen
+        // instructions on a Cortex-M0+) and with the range checked in 32 bits:
+        // |x| * 2^shift passes 2^46 exactly when |x| passes 2^(46 - shift), which |x| <= 2^31
+        // cannot below a shift of 16.
+        if shift >= 16 {
+            let limit = 1i32 << (46 - shift);
+            if x > limit {
+                return Score::MAX;
+            } else if x < -limit {
+                return Score::MIN;
+            }
+        }
+        Score(crate::num::shl_wide(x, shift as u32))
+    } else if x != 0 && shift < crate::num::leading_zeros(x.unsigned_abs()) as i32 + 31 {
+        // Below 2^62 in magnitude: shifted within i64, then saturated.
         Score::saturate(crate::num::shl_wide(x, shift as u32))
     } else if x == 0 {
         Score::ZERO
