@@ -116,6 +116,34 @@ const fn mul_wide_by_parts(a: u32, b: u32) -> u64 {
     ((hi as u64) << 32) | lo as u64
 }
 
+/// `(a * b) >> 40` for a product below 2^63 (the negative-total rule's scaling). On Thumb-1
+/// cores from 32-bit parts, inline, where the library's 64x64 multiply takes some 40
+/// instructions with its call.
+#[inline(always)]
+pub(crate) fn mul_shr40(a: u64, b: u64) -> u64 {
+    #[cfg(thumb1)]
+    {
+        mul_shr40_by_parts(a, b)
+    }
+    #[cfg(not(thumb1))]
+    {
+        (a * b) >> 40
+    }
+}
+
+/// [`mul_shr40`] in 32-bit operations. With `a = ah 2^32 + al` and `b = bh 2^32 + bl`, a
+/// product below 2^63 has `ah bh = 0`, so it is `m 2^32 + al bl` with `m = ah bl + al bh`
+/// below 2^31; then `floor(. / 2^40) = floor((m + hi(al bl)) / 2^8)`, the low word's share
+/// being below 2^-8. Exactly the 64-bit result (tested).
+#[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
+#[inline(always)]
+const fn mul_shr40_by_parts(a: u64, b: u64) -> u64 {
+    let (ah, al, bh, bl) = ((a >> 32) as u32, a as u32, (b >> 32) as u32, b as u32);
+    let m = ah.wrapping_mul(bl).wrapping_add(al.wrapping_mul(bh));
+    let (hi, _) = product_words(al, bl);
+    (m.wrapping_add(hi) >> 8) as u64
+}
+
 /// `a * b = hi * 2^32 + lo` as `(hi, lo)`, from the 16-bit halves' four products.
 #[cfg_attr(not(thumb1), allow(dead_code))] // used on Thumb-1 only (and tested everywhere)
 #[inline(always)]
@@ -671,6 +699,27 @@ mod tests {
             for &b in &edges {
                 assert_eq!(mul_wide_by_parts(a, b), a as u64 * b as u64, "{a} * {b}");
             }
+        }
+    }
+
+    #[test]
+    fn mul_shr40_by_parts_is_the_64_bit_result() {
+        let mut next = xorshift32(0x2F6B_8A31);
+        let wide = |next: &mut dyn FnMut() -> u32| ((next() as u64) << 32 | next() as u64) >> (next() % 64);
+        let mut checked = 0;
+        while checked < 300_000 {
+            let (a, b) = (wide(&mut next), wide(&mut next));
+            let Some(p) = a.checked_mul(b).filter(|p| *p < 1 << 63) else { continue };
+            assert_eq!(mul_shr40_by_parts(a, b), p >> 40, "{a} * {b}");
+            assert_eq!(mul_shr40(a, b), p >> 40, "{a} * {b}");
+            checked += 1;
+        }
+        // The products at the bound, and with one operand's high word zero.
+        for (a, b) in
+            [(1u64 << 62, 1), (1, (1 << 63) - 1), ((1 << 31) - 1, (1 << 32) + 1), (u32::MAX as u64, u32::MAX as u64)]
+        {
+            assert_eq!(mul_shr40_by_parts(a, b), (a * b) >> 40, "{a} * {b}");
+            assert_eq!(mul_shr40_by_parts(b, a), (a * b) >> 40, "{b} * {a}");
         }
     }
 

@@ -802,7 +802,8 @@ impl Profile {
             // lifted <= negative mass, and scale = 0.001 * 2^40 / negative mass, so the product
             // stays below 0.001 * 2^72 = 2^62.
             let lifted = (sum.0 + self.negative_mass).max(0);
-            Score::saturate((lifted * self.negative_scale_q40) >> 40).min_with(POSITIVE_OFFSET.0 - 1)
+            let scaled = crate::num::mul_shr40(lifted as u64, self.negative_scale_q40 as u64);
+            Score::saturate(scaled as i64).min_with(POSITIVE_OFFSET.0 - 1)
         }
     }
 
