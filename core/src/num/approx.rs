@@ -64,6 +64,40 @@ pub(crate) const fn leading_zeros(x: u32) -> u32 {
     }
 }
 
+/// `x.leading_zeros()` of a 64-bit value: on Thumb-1 cores from its 32-bit halves' (the
+/// library routine for 64 bits is a call of some 30 instructions there).
+#[inline(always)]
+pub(crate) const fn leading_zeros_u64(x: u64) -> u32 {
+    #[cfg(thumb1)]
+    {
+        let hi = (x >> 32) as u32;
+        if hi != 0 {
+            leading_zeros(hi)
+        } else {
+            32 + leading_zeros(x as u32)
+        }
+    }
+    #[cfg(not(thumb1))]
+    {
+        x.leading_zeros()
+    }
+}
+
+/// Bit `pos` (below 64) of `mask`: on Thumb-1 cores from one 32-bit half (a 64-bit variable
+/// shift is a library call there).
+#[inline(always)]
+pub(crate) const fn bit_u64(mask: u64, pos: u32) -> bool {
+    #[cfg(thumb1)]
+    {
+        let half = if pos < 32 { mask as u32 } else { (mask >> 32) as u32 };
+        (half >> (pos % 32)) & 1 != 0
+    }
+    #[cfg(not(thumb1))]
+    {
+        (mask >> (pos % 64)) & 1 != 0
+    }
+}
+
 /// `min((a * b) >> t, 2^31)` for `t < 32`: the 64-bit product's bits, shifted and capped. On
 /// Thumb-1 cores (no 32x32->64 multiply, no inline 64-bit shifts) from four 16-bit products.
 #[inline(always)]
@@ -700,6 +734,29 @@ mod tests {
                 assert_eq!(mul_wide_by_parts(a, b), a as u64 * b as u64, "{a} * {b}");
             }
         }
+    }
+
+    #[test]
+    fn bit_u64_reads_each_bit() {
+        let mut next = xorshift32(0x3C6E_F372);
+        for _ in 0..1_000 {
+            let mask = (next() as u64) << 32 | next() as u64;
+            for pos in 0..64 {
+                assert_eq!(bit_u64(mask, pos), mask & (1 << pos) != 0, "{mask:#x} bit {pos}");
+            }
+        }
+    }
+
+    #[test]
+    fn leading_zeros_u64_is_the_64_bit_count() {
+        for n in 0..64 {
+            for low in [0u64, 1, (1 << n) - 1] {
+                let x = (1u64 << n) | (low & ((1u64 << n) - 1));
+                assert_eq!(leading_zeros_u64(x), x.leading_zeros(), "{x:#x}");
+            }
+        }
+        assert_eq!(leading_zeros_u64(0), 64);
+        assert_eq!(leading_zeros_u64(u64::MAX), 0);
     }
 
     #[test]

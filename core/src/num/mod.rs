@@ -10,8 +10,8 @@ mod types;
 
 pub(crate) use approx::exp2_parts;
 pub(crate) use approx::{
-    div_u32, leading_zeros, mul_shr40, mul_shr_capped, mul_shr_wide, mul_wide, reciprocal_q31,
-    reciprocal_q31_given_zeros, shl_wide,
+    bit_u64, div_u32, leading_zeros, leading_zeros_u64, mul_shr40, mul_shr_capped, mul_shr_wide, mul_wide,
+    reciprocal_q31, reciprocal_q31_given_zeros, shl_wide,
 };
 pub use approx::{exp, log2_exp_q16, log2_q12, log2_q20, log2_sigmoid_q16, sigmoid};
 pub use ramp::{unit_q30, GeometricRamp, LinearRamp};

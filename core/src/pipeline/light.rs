@@ -65,7 +65,7 @@ impl Real {
     /// Keeps the top 30 bits of the mantissa: products with 16-bit weights, twelve of them
     /// summed, stay below 2^49.
     fn narrowed(self) -> Real {
-        let bits = 64 - self.mant.unsigned_abs().leading_zeros() as i32;
+        let bits = 64 - crate::num::leading_zeros_u64(self.mant.unsigned_abs()) as i32;
         let drop = (bits - 30).max(0);
         Real { mant: self.mant >> drop, exp: self.exp + drop }
     }
@@ -159,7 +159,7 @@ impl LightPass {
         // To 16 bits, keeping sum |coefficient| below 2^15 (+8 from rounding): with features
         // below 2^15 the dot product then stays inside i32.
         let total: u64 = acc.iter().map(|a| a.unsigned_abs()).sum();
-        let bits = 64 - total.leading_zeros() as i32;
+        let bits = 64 - crate::num::leading_zeros_u64(total) as i32;
         let drop = (bits - 15).max(0);
         let mut weights = [Weight(0); FEATURES];
         for (w, a) in weights.iter_mut().zip(acc.iter()) {

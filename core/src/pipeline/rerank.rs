@@ -404,7 +404,7 @@ pub(crate) fn fill_page<const K: usize>(
     };
     page.seed();
     let explore_slots = profile.config().exploration.slots;
-    let is_explore_slot = |pos: usize| pos < SLOT_POSITIONS && explore_slots & (1 << pos) != 0;
+    let is_explore_slot = |pos: usize| pos < SLOT_POSITIONS && crate::num::bit_u64(explore_slots, pos as u32);
     // Exploration slots reached and not yet filled: an ad took the position, or a network
     // rule held it and no in-network exploration item was left. The shown items' slots
     // count as if this call had filled them.
