@@ -255,6 +255,15 @@ impl Model {
 
     /// [`Model::logit_with`] of features prepared by [`Dot::prepare`] (the scorer prepares
     /// them once for all the heads).
+    ///
+    /// ```
+    /// use edgerank_core::model::{Dot, Model, PortableDot};
+    /// use edgerank_core::num::Feature;
+    /// let model = Model::default();
+    /// let x = [Feature::ONE; 16];
+    /// let prepared = PortableDot::prepare(&x);
+    /// assert_eq!(model.logit_prepared::<PortableDot>(0, &prepared), model.logit(0, &x));
+    /// ```
     #[inline]
     pub fn logit_prepared<D: Dot>(&self, head: usize, x: &D::Prepared) -> Logit {
         Logit(D::dot_prepared(self.bias[head].0, x, &self.weights[head]))
